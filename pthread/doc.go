@@ -1,0 +1,45 @@
+// Package pthread owns threads inside a halite sandbox and their
+// thread-local storage: the TCB layout at the thread pointer, the static TLS
+// area (with a surplus for initial-exec modules loaded later), module ids
+// and the per-thread DTV, the in-sandbox `__tls_get_addr` (delivered as a
+// small synthetic runtime object for the loader to link by name), futex
+// wait/wake on sandbox addresses, and thread create/exit/join host calls.
+//
+// It never parses ELF (callers pass a Template taken from elfload's PT_TLS
+// plan) and never touches the address space except through the Memory
+// interface, which the sandbox runtime implements.
+//
+// # Layout (x86-64 psABI, TLS variant II)
+//
+// Every thread owns one allocation from sandbox memory:
+//
+//	base                                   TP = base + StaticSize
+//	| static TLS area (StaticSize bytes)   | TCB: self | dtv | reserved (Config.TCBReserved) |
+//	  ... module 2 block | module 1 block  ^
+//
+// The thread pointer (%fs base) points at the TCB: the word at TP+0 holds TP
+// itself, the word at TP+8 the address of the thread's DTV, and
+// Config.TCBReserved bytes follow for a C library's own thread structure.
+// Static TLS blocks lie below TP at fixed negative offsets computed with the
+// psABI rule offset_m = roundup(offset_{m-1} + memsz_m, align_m) (generalised
+// to segments whose p_vaddr is not a multiple of their alignment). TP is
+// aligned to Config.MaxStaticAlign (4 KiB by default), so a static block
+// with any alignment up to that is aligned in every thread.
+//
+// The DTV is a separate allocation of 8-byte words: dtv[-1] is its capacity
+// (the largest module id it has a slot for), dtv[0] the generation of the
+// last update applied to it, dtv[id] the address of module id's block in
+// that thread (0 if none). Blocks of a module loaded while threads exist are
+// allocated and initialised for every thread before Load returns, and a DTV
+// too small for a new id is replaced (copy, then one atomic store of the
+// pointer at TP+8; the old copy is freed with the thread), so the
+// in-sandbox __tls_get_addr is a pure read: it never allocates, locks or
+// fails.
+//
+// # Status
+//
+// Layout, static/dynamic TLS bookkeeping, the futex table and the thread
+// host-call logic are implemented and unit-tested against a fake memory and
+// fake raw threads. Running them on real sandbox threads waits for the
+// sandbox runtime; /work/coord/sandbox-requests.md lists what it needs.
+package pthread
