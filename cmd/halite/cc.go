@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"halite/sfi"
+)
+
+// halite cc takes gcc's arguments verbatim (-c, -o, -I..., -Wl,...), which
+// the shared flag parsing of main would reject; so it is dispatched here,
+// before main runs, when it is the first argument. It is still registered
+// for `halite help`.
+func init() {
+	register(&command{
+		name:    "cc",
+		summary: "compile C and assembly into validated sandbox modules (gcc-compatible)",
+		usage:   "[gcc arguments: -c -S -E -o -shared -I -D -U -O -g -f -W -Wl, -L -l] FILES...",
+		run: func(e *env, args []string) int {
+			return runCC(args, e.stdout, e.stderr)
+		},
+	})
+	if len(os.Args) > 1 && os.Args[1] == "cc" && !isTesting() {
+		os.Exit(runCC(os.Args[2:], os.Stdout, os.Stderr))
+	}
+}
+
+func isTesting() bool {
+	for _, a := range os.Args[1:] {
+		if len(a) > 6 && a[:6] == "-test." {
+			return true
+		}
+	}
+	return false
+}
+
+// runCC runs one halite cc invocation and returns the exit code.
+func runCC(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "halite cc: no input files")
+		return exitUsage
+	}
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fmt.Fprintln(stdout, "usage: halite cc [gcc arguments] FILES...\n\nCompiles C (.c) and assembly (.s, .S) with gcc into code that follows the\nhalite SFI rules, links shared objects (links always produce shared objects,\nwithout start files), and validates everything it writes.")
+			return exitOK
+		}
+	}
+	err := sfi.Run(sfi.Config{Stdout: stdout, Stderr: stderr, Check: ccChecker()}, args)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, err)
+	var te *sfi.ToolchainError
+	if errors.As(err, &te) {
+		return exitFailure
+	}
+	if _, ok := err.(interface{ Unwrap() []error }); ok {
+		return exitFailure
+	}
+	return exitFailure
+}
+
+// ccChecker is the validator run on everything halite cc produces.
+func ccChecker() sfi.Checker {
+	return sfi.BasicCheck
+}

@@ -1,0 +1,838 @@
+package sfi
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// RewriteError is a problem found in one line of assembly: an instruction
+// the sandbox forbids, a construct the rewriter cannot make safe, or a
+// syntax error. It names the .s file and line and, when .loc directives
+// were present, the C source line.
+type RewriteError struct {
+	File   string // the assembly file
+	Line   int    // 1-based line in File
+	Source string // "file.c:12" from the last .loc, or ""
+	Text   string // the statement
+	Msg    string
+}
+
+func (e *RewriteError) Error() string {
+	loc := fmt.Sprintf("%s:%d", e.File, e.Line)
+	if e.Source != "" {
+		loc = e.Source + " (" + loc + ")"
+	}
+	return fmt.Sprintf("%s: %s: %q", loc, e.Msg, e.Text)
+}
+
+// RewriteErrors lists every problem found in one file.
+type RewriteErrors []*RewriteError
+
+func (es RewriteErrors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// maxErrors bounds the number of errors collected for one file.
+const maxErrors = 50
+
+// section is the assembler's current section as the rewriter tracks it.
+type section struct {
+	key   string // name plus comdat group
+	exec  bool
+	debug bool
+}
+
+type rewriter struct {
+	file string
+	out  bytes.Buffer
+	errs RewriteErrors
+
+	cur, prev section
+	stack     []section
+	seen      map[string]string // section key -> base label (exec sections)
+	nbase     int
+
+	inCFI   bool
+	files   map[string]string // .file number -> name
+	srcFile string
+	srcLine int
+
+	align map[string]bool // labels to align to a bundle
+	st    *stmt
+}
+
+// Rewrite turns GNU as AT&T assembly (compiler output, hand-written .s, or
+// the output of the C preprocessor on a .S file) into assembly for bundle
+// mode that follows the halite SFI rules. file names the input in errors.
+// The result must still be assembled with GNU as and validated.
+func Rewrite(src []byte, file string) ([]byte, error) {
+	stmts, perr := parseFile(src, file)
+	if perr != nil {
+		return nil, perr
+	}
+	r := &rewriter{file: file, seen: map[string]string{}, files: map[string]string{}}
+	r.align = collectAlignLabels(stmts)
+	r.out.WriteString("\t.bundle_align_mode 5\n")
+	r.cur = section{key: ".text", exec: true}
+	r.out.WriteString("\t.text\n")
+	r.enterSection()
+	for i := range stmts {
+		r.st = &stmts[i]
+		r.statement(&stmts[i])
+		if len(r.errs) >= maxErrors {
+			break
+		}
+	}
+	if len(r.errs) > 0 {
+		return nil, r.errs
+	}
+	return r.out.Bytes(), nil
+}
+
+// parseFile parses every line into statements.
+func parseFile(src []byte, file string) ([]stmt, error) {
+	var stmts []stmt
+	var errs RewriteErrors
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	sc.Buffer(make([]byte, 64*1024), maxLineLen)
+	inComment := false
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		parts, err := splitStatements(line, &inComment)
+		if err != nil {
+			errs = append(errs, &RewriteError{File: file, Line: n, Text: line, Msg: err.Error()})
+			continue
+		}
+		for _, p := range parts {
+			stmts, err = parseStatement(stmts, p, n)
+			if err != nil {
+				errs = append(errs, &RewriteError{File: file, Line: n, Text: strings.TrimSpace(p), Msg: err.Error()})
+			}
+		}
+		if len(errs) >= maxErrors {
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, &RewriteError{File: file, Line: n + 1, Msg: "reading: " + err.Error()})
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return stmts, nil
+}
+
+func (r *rewriter) errorf(format string, args ...any) {
+	e := &RewriteError{File: r.file, Msg: fmt.Sprintf(format, args...)}
+	if r.st != nil {
+		e.Line = r.st.line
+		e.Text = r.st.text
+	}
+	if r.srcFile != "" && r.srcLine > 0 {
+		e.Source = fmt.Sprintf("%s:%d", r.srcFile, r.srcLine)
+	}
+	r.errs = append(r.errs, e)
+}
+
+func (r *rewriter) emit(s string) {
+	r.out.WriteByte('\t')
+	r.out.WriteString(s)
+	r.out.WriteByte('\n')
+}
+
+// enterSection emits the base label of an executable section the first
+// time it is entered; call-alignment padding is computed relative to it.
+func (r *rewriter) enterSection() {
+	if !r.cur.exec {
+		return
+	}
+	if _, ok := r.seen[r.cur.key]; ok {
+		return
+	}
+	r.nbase++
+	lbl := fmt.Sprintf(".Lhalite_base%d", r.nbase)
+	r.seen[r.cur.key] = lbl
+	r.emit(".p2align 5")
+	r.out.WriteString(lbl + ":\n")
+}
+
+// parseSection interprets a section-switching directive. It returns false
+// if st does not switch sections.
+func sectionOf(dir, args string) (section, bool, error) {
+	switch dir {
+	case ".text":
+		if args != "" {
+			return section{}, true, fmt.Errorf("subsections are not supported")
+		}
+		return section{key: ".text", exec: true}, true, nil
+	case ".data", ".bss":
+		if args != "" {
+			return section{}, true, fmt.Errorf("subsections are not supported")
+		}
+		return section{key: dir}, true, nil
+	case ".section", ".pushsection":
+		parts, err := splitOperands(args)
+		if err != nil || len(parts) == 0 {
+			return section{}, true, fmt.Errorf("bad section directive")
+		}
+		name := strings.Trim(parts[0], "\"")
+		s := section{key: name}
+		if len(parts) >= 4 {
+			s.key += "|" + parts[3]
+		}
+		if len(parts) >= 2 && strings.HasPrefix(parts[1], "\"") {
+			s.exec = strings.Contains(parts[1], "x")
+		} else {
+			s.exec = name == ".text" || strings.HasPrefix(name, ".text.") || name == ".init" || name == ".fini"
+		}
+		s.debug = strings.HasPrefix(name, ".debug") || name == ".eh_frame" || strings.HasPrefix(name, ".note") || name == ".comment" || name == ".gcc_except_table"
+		if len(parts) >= 2 && dir == ".pushsection" && !strings.HasPrefix(parts[1], "\"") {
+			return section{}, true, fmt.Errorf("subsections are not supported")
+		}
+		return s, true, nil
+	}
+	return section{}, false, nil
+}
+
+// collectAlignLabels finds the labels in executable sections whose address
+// is taken (referenced outside direct branches: jump tables, computed goto,
+// function pointers) and functions: all are possible indirect-branch targets
+// and must start a bundle.
+func collectAlignLabels(stmts []stmt) map[string]bool {
+	inExec := map[string]bool{}
+	refs := map[string]bool{}
+	cur := section{key: ".text", exec: true}
+	var prev section
+	var stack []section
+	for i := range stmts {
+		st := &stmts[i]
+		switch st.kind {
+		case stmtLabel:
+			if cur.exec {
+				inExec[st.label] = true
+			}
+		case stmtDirective:
+			if s, ok, err := sectionOf(st.dir, st.args); ok && err == nil {
+				if st.dir == ".pushsection" {
+					stack = append(stack, cur)
+				}
+				prev, cur = cur, s
+				continue
+			}
+			switch st.dir {
+			case ".popsection":
+				if len(stack) > 0 {
+					prev, cur = cur, stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+				}
+			case ".previous":
+				prev, cur = cur, prev
+			case ".type":
+				if parts, err := splitOperands(st.args); err == nil && len(parts) == 2 && strings.Contains(parts[1], "function") {
+					refs[parts[0]] = true
+				}
+			case ".globl", ".global":
+				for _, p := range strings.Split(st.args, ",") {
+					refs[strings.TrimSpace(p)] = true
+				}
+			default:
+				if dataDirectives[st.dir] && !cur.debug {
+					for _, id := range identifiers(st.args) {
+						refs[id] = true
+					}
+				}
+			}
+		case stmtInstr:
+			if isDirectBranch(st) {
+				continue
+			}
+			for _, o := range st.ops {
+				if o.kind == opImm || o.kind == opMem {
+					for _, id := range identifiers(o.text) {
+						refs[id] = true
+					}
+				}
+			}
+		}
+	}
+	out := map[string]bool{}
+	for l := range refs {
+		if inExec[l] {
+			out[l] = true
+		}
+	}
+	return out
+}
+
+// identifiers returns the symbol names in an expression (not relocation
+// specifiers after '@', not numbers, not registers).
+func identifiers(expr string) []string {
+	var ids []string
+	for i := 0; i < len(expr); {
+		c := expr[i]
+		switch {
+		case c == '%' || c == '@':
+			i++
+			for i < len(expr) && isIdentChar(expr[i]) {
+				i++
+			}
+		case c == '"':
+			j := strings.IndexByte(expr[i+1:], '"')
+			if j < 0 {
+				return ids
+			}
+			i += j + 2
+		case c >= '0' && c <= '9':
+			for i < len(expr) && isIdentChar(expr[i]) {
+				i++
+			}
+		case isIdentStart(c):
+			j := i
+			for j < len(expr) && isIdentChar(expr[j]) {
+				j++
+			}
+			if expr[i:j] != "." {
+				ids = append(ids, expr[i:j])
+			}
+			i = j
+		default:
+			i++
+		}
+	}
+	return ids
+}
+
+var dataDirectives = map[string]bool{
+	".byte": true, ".2byte": true, ".4byte": true, ".8byte": true, ".short": true,
+	".word": true, ".hword": true, ".value": true, ".long": true, ".int": true,
+	".quad": true, ".octa": true, ".ascii": true, ".asciz": true, ".string": true,
+	".fill": true, ".zero": true, ".skip": true, ".space": true, ".dc": true,
+	".dc.b": true, ".dc.w": true, ".dc.l": true, ".dc.a": true, ".inst": true,
+	".insn": true, ".incbin": true, ".float": true, ".double": true, ".single": true,
+	".uleb128": true, ".sleb128": true, ".string8": true, ".string16": true,
+}
+
+func (r *rewriter) statement(st *stmt) {
+	switch st.kind {
+	case stmtLabel:
+		if r.cur.exec && r.align[st.label] {
+			r.emit(".p2align 5")
+		}
+		r.out.WriteString(st.text + "\n")
+	case stmtDirective:
+		r.directive(st)
+	case stmtInstr:
+		if !r.cur.exec {
+			r.emit(st.text)
+			return
+		}
+		r.instruction(st)
+	}
+}
+
+func (r *rewriter) directive(st *stmt) {
+	if s, ok, err := sectionOf(st.dir, st.args); ok {
+		if err != nil {
+			r.errorf("%v", err)
+			return
+		}
+		if st.dir == ".pushsection" {
+			r.stack = append(r.stack, r.cur)
+		}
+		r.prev, r.cur = r.cur, s
+		r.emit(st.text)
+		r.enterSection()
+		return
+	}
+	switch st.dir {
+	case ".popsection":
+		if len(r.stack) == 0 {
+			r.errorf(".popsection without .pushsection")
+			return
+		}
+		r.prev, r.cur = r.cur, r.stack[len(r.stack)-1]
+		r.stack = r.stack[:len(r.stack)-1]
+	case ".previous":
+		r.prev, r.cur = r.cur, r.prev
+	case ".subsection":
+		r.errorf("subsections are not supported")
+		return
+	case ".bundle_align_mode", ".bundle_lock", ".bundle_unlock", ".code16", ".code32", ".code16gcc":
+		r.errorf("directive %s is not allowed in halite cc input", st.dir)
+		return
+	case ".cfi_startproc":
+		r.inCFI = true
+	case ".cfi_endproc":
+		r.inCFI = false
+	case ".file":
+		parts := strings.Fields(st.args)
+		if len(parts) >= 2 {
+			if _, err := strconv.Atoi(parts[0]); err == nil {
+				name := parts[len(parts)-1]
+				if len(parts) >= 3 && strings.HasPrefix(parts[1], "\"") && strings.HasPrefix(parts[2], "\"") {
+					name = parts[2]
+				}
+				r.files[parts[0]] = strings.Trim(name, "\"")
+			}
+		} else if len(parts) == 1 {
+			r.srcFile = strings.Trim(parts[0], "\"")
+		}
+	case ".loc":
+		parts := strings.Fields(st.args)
+		if len(parts) >= 2 {
+			if f, ok := r.files[parts[0]]; ok {
+				r.srcFile = f
+			}
+			if n, err := strconv.Atoi(parts[1]); err == nil {
+				r.srcLine = n
+			}
+		}
+	default:
+		if r.cur.exec && dataDirectives[st.dir] {
+			r.errorf("data directive %s in an executable section (encoded instructions cannot be checked or rewritten)", st.dir)
+			return
+		}
+	}
+	r.emit(st.text)
+}
+
+// --- instructions ---
+
+var forbidden = map[string]string{}
+
+func init() {
+	for _, m := range strings.Fields(`syscall sysenter sysexit sysret sysretq sysretl int int1 int3 into iret iretq iretl iretw
+		in inb inw inl out outb outw outl ins insb insw insl insd outs outsb outsw outsl outsd
+		pushf pushfq pushfw popf popfq popfw enter enterq leavew xlat xlatb lgdt lidt lldt ltr sgdt sidt sldt str
+		cli sti clts invd wbinvd invlpg rdmsr wrmsr swapgs rdfsbase rdgsbase wrfsbase wrgsbase
+		lcall ljmp lret lretq lretl lcallq ljmpq lds les lfs lgs lss vmcall vmlaunch vmresume vmxoff
+		monitor mwait xsetbv rdpmc`) {
+		forbidden[m] = "instruction " + m + " is forbidden in the sandbox"
+	}
+}
+
+var stringBase = map[string]string{"movs": "sd", "stos": "d", "lods": "s", "scas": "d", "cmps": "sd"}
+
+// stringOp reports whether st is a string instruction and which of rsi
+// ('s') and rdi ('d') it uses.
+func stringOp(st *stmt) (string, bool) {
+	m := st.mnem
+	if len(m) < 4 {
+		return "", false
+	}
+	uses, ok := stringBase[m[:4]]
+	if !ok {
+		return "", false
+	}
+	suf := m[4:]
+	if suf != "" && suf != "b" && suf != "w" && suf != "l" && suf != "q" && suf != "d" {
+		return "", false
+	}
+	for _, o := range st.ops {
+		if o.kind != opMem || !o.hasParen || (o.base != "rsi" && o.base != "rdi" && o.base != "esi" && o.base != "edi") || o.index != "" {
+			return "", false
+		}
+	}
+	return uses, true
+}
+
+func isDirectBranch(st *stmt) bool {
+	if len(st.ops) != 1 || st.ops[0].star || st.ops[0].kind == opReg {
+		return false
+	}
+	m := st.mnem
+	return m == "jmp" || m == "call" || m == "callq" || m == "jmpq" || (m[0] == 'j' && m != "jmpl") || strings.HasPrefix(m, "loop") || m == "xbegin"
+}
+
+// writesLast reports whether the instruction writes its last operand.
+func writesLast(m string) bool {
+	for _, p := range []string{"cmp", "test", "push", "bt", "ucomis", "comis", "ptest", "vptest"} {
+		if strings.HasPrefix(m, p) && !strings.HasPrefix(m, "btc") && !strings.HasPrefix(m, "btr") && !strings.HasPrefix(m, "bts") && !strings.HasPrefix(m, "cmpxchg") && !strings.HasPrefix(m, "cmov") {
+			return false
+		}
+	}
+	return true
+}
+
+// needsSandbox reports whether a memory operand must be rewritten through
+// %r11: any base other than %rsp, %rbp (the frame pointer, fixed by the
+// flags), %r15 or %rip, or any index register.
+func needsSandbox(o operand) bool {
+	if o.kind != opMem {
+		return false
+	}
+	if o.base == "rip" {
+		return false
+	}
+	if o.index == "" && (o.base == "rsp" || o.base == "rbp" || o.base == "r15") {
+		return false
+	}
+	return true
+}
+
+// nopsPad returns the two .nops directives that place an instruction
+// sequence of n bytes so that it ends exactly at a bundle end: the first
+// skips to the next bundle if the sequence does not fit in this one, the
+// second pads up to 32-n. Both sizes are expressions over the offset from
+// the section's base label, resolved by GNU as during relaxation.
+func (r *rewriter) nopsPad(n int) {
+	b := r.seen[r.cur.key]
+	off := fmt.Sprintf("((. - %s) & 31)", b)
+	r.emit(fmt.Sprintf(".nops (32 - %s) * ((%s + %d) >> 5)", off, off, n-1))
+	r.emit(fmt.Sprintf(".nops %d - %s", 32-n, off))
+}
+
+func (r *rewriter) lock(lines ...string) {
+	r.emit(".bundle_lock")
+	for _, l := range lines {
+		r.emit(l)
+	}
+	r.emit(".bundle_unlock")
+}
+
+// maskedBranch emits the masked indirect branch through %r11.
+func (r *rewriter) maskedBranch(kind string) {
+	if kind == "call" {
+		r.nopsPad(10)
+	}
+	r.lock("andl $-32, %r11d", "addq %r15, %r11", kind+" *%r11")
+}
+
+// loadR11 loads the value of operand o (a register or memory operand, the
+// target of an indirect branch) into %r11.
+func (r *rewriter) loadR11(o operand) bool {
+	o.star = false
+	switch o.kind {
+	case opReg:
+		fam := family(o.reg)
+		if fam == "" || regInfo[o.reg].width != 64 {
+			r.errorf("indirect branch through %%%s: need a 64-bit general register", o.reg)
+			return false
+		}
+		r.emit("movq %" + o.reg + ", %r11")
+		return true
+	case opMem:
+		if o.seg != "" {
+			r.errorf("indirect branch through a segment-relative operand")
+			return false
+		}
+		if needsSandbox(o) {
+			r.lock("leal "+o.memString()+", %r11d", "movq (%r15,%r11), %r11")
+		} else {
+			r.emit("movq " + o.memString() + ", %r11")
+		}
+		return true
+	}
+	r.errorf("bad indirect branch operand")
+	return false
+}
+
+func (r *rewriter) ret() {
+	r.emit("popq %r11")
+	if r.inCFI {
+		r.emit(".cfi_adjust_cfa_offset -8")
+	}
+	r.lock("andl $-32, %r11d", "addq %r15, %r11", "jmp *%r11")
+	if r.inCFI {
+		r.emit(".cfi_adjust_cfa_offset 8")
+	}
+}
+
+// popBase emits a pop into %rbp or %rsp in its sandboxed form.
+func (r *rewriter) popBase(fam string) {
+	r.emit("popq %r11")
+	r.lock("movl %r11d, %"+reg32of[fam], "addq %r15, %"+fam)
+}
+
+func (r *rewriter) instruction(st *stmt) {
+	m := st.mnem
+	if msg, bad := forbidden[m]; bad {
+		r.errorf("%s", msg)
+		return
+	}
+	var prefixes []string
+	for _, p := range st.prefixes {
+		switch p {
+		case "notrack", "bnd":
+			continue
+		case "cs", "ds", "es", "ss", "fs", "gs":
+			r.errorf("segment override prefix %s is forbidden", p)
+			return
+		}
+		prefixes = append(prefixes, p)
+	}
+	pre := strings.Join(prefixes, " ")
+	if pre != "" {
+		pre += " "
+	}
+	// Registers reserved for the sandbox.
+	for i, o := range st.ops {
+		regs := []string{}
+		if o.kind == opReg {
+			regs = append(regs, o.reg)
+		} else if o.kind == opMem {
+			regs = append(regs, o.base, o.index)
+		}
+		for _, g := range regs {
+			switch family(g) {
+			case "r11":
+				r.errorf("uses %%r11, which halite cc reserves as its scratch register")
+				return
+			case "r15":
+				if o.kind == opReg && (i == len(st.ops)-1 && writesLast(m) || m == "xchg" || strings.HasPrefix(m, "xadd") || strings.HasPrefix(m, "xchg")) {
+					r.errorf("writes %%r15, the sandbox base register")
+					return
+				}
+			}
+		}
+	}
+	switch m {
+	case "ret", "retq", "retl", "retw":
+		if len(st.ops) != 0 {
+			r.errorf("ret with an immediate is not supported")
+			return
+		}
+		r.ret()
+		return
+	case "leave", "leaveq", "leavel":
+		r.emit("movq %rbp, %rsp")
+		r.popBase("rbp")
+		return
+	case "pop", "popq":
+		if len(st.ops) == 1 && st.ops[0].kind == opReg && (st.ops[0].reg == "rbp" || st.ops[0].reg == "rsp") {
+			r.popBase(st.ops[0].reg)
+			return
+		}
+	}
+	if m == "call" || m == "callq" || m == "jmp" || m == "jmpq" {
+		kind := "jmp"
+		if strings.HasPrefix(m, "call") {
+			kind = "call"
+		}
+		if len(st.ops) != 1 {
+			r.errorf("%s needs one operand", m)
+			return
+		}
+		o := st.ops[0]
+		if o.star {
+			if r.loadR11(o) {
+				r.maskedBranch(kind)
+			}
+			return
+		}
+		if o.kind != opMem || o.hasParen {
+			r.errorf("bad branch target")
+			return
+		}
+		if strings.HasSuffix(o.disp, "@PLT") || strings.HasSuffix(o.disp, "@plt") {
+			sym := o.disp[:len(o.disp)-4]
+			r.emit("movq " + sym + "@GOTPCREL(%rip), %r11")
+			r.maskedBranch(kind)
+			return
+		}
+		if kind == "call" {
+			r.nopsPad(5)
+		}
+		r.emit(pre + m + " " + o.disp)
+		return
+	}
+	if isDirectBranch(st) {
+		r.emit(st.text)
+		return
+	}
+	if uses, ok := stringOp(st); ok {
+		var seq []string
+		if strings.Contains(uses, "s") {
+			seq = append(seq, "movl %esi, %esi", "leaq (%r15,%rsi), %rsi")
+		}
+		if strings.Contains(uses, "d") {
+			seq = append(seq, "movl %edi, %edi", "leaq (%r15,%rdi), %rdi")
+		}
+		seq = append(seq, pre+m)
+		r.lock(seq...)
+		return
+	}
+	if m == "rep" || m == "repz" || m == "repe" || m == "repnz" || m == "repne" || m == "lock" {
+		r.errorf("lone prefix %s: put it on the same line as its instruction", m)
+		return
+	}
+	if strings.HasPrefix(m, "bt") && len(st.ops) == 2 && st.ops[0].kind == opReg && st.ops[1].kind == opMem {
+		r.errorf("bit test with a register bit offset into memory is forbidden")
+		return
+	}
+	if m == "lea" || m == "leaq" || m == "leal" || m == "leaw" || strings.HasPrefix(m, "nop") || strings.HasPrefix(m, "prefetch") {
+		r.final(st, pre, nil, -1)
+		return
+	}
+	// Memory operands.
+	memIdx := -1
+	for i, o := range st.ops {
+		if o.kind != opMem {
+			continue
+		}
+		if o.seg != "" {
+			r.segment(st, pre, i)
+			return
+		}
+		if needsSandbox(o) {
+			if memIdx >= 0 {
+				r.errorf("two memory operands that need sandboxing")
+				return
+			}
+			memIdx = i
+		}
+	}
+	if memIdx < 0 {
+		r.final(st, pre, nil, -1)
+		return
+	}
+	mem := st.ops[memIdx]
+	// %ah..%dh cannot be encoded with the REX prefix that %r15/%r11 need:
+	// go through a free legacy register.
+	hi := ""
+	for _, o := range st.ops {
+		if o.kind == opReg && isHighByte(o.reg) {
+			hi = o.reg
+		}
+	}
+	if hi != "" {
+		used := map[string]bool{family(mem.base): true, family(mem.index): true}
+		for _, o := range st.ops {
+			if o.kind == opReg {
+				used[family(o.reg)] = true
+			}
+		}
+		tmp := ""
+		for _, c := range []string{"rbx", "rcx", "rdx", "rax"} {
+			if !used[c] {
+				tmp = c
+				break
+			}
+		}
+		if tmp == "" || mem.base == "rsp" {
+			r.errorf("cannot rewrite %%%s with a sandboxed memory operand", hi)
+			return
+		}
+		low := map[string]string{"rax": "al", "rbx": "bl", "rcx": "cl", "rdx": "dl"}[tmp]
+		ops := append([]operand(nil), st.ops...)
+		for i := range ops {
+			if ops[i].kind == opReg && ops[i].reg == hi {
+				ops[i].reg = low
+			}
+		}
+		mem2 := st.ops[memIdx]
+		ops[memIdx] = operand{kind: opMem, hasParen: true, base: "r15", index: "r11"}
+		r.emit("pushq %" + tmp)
+		r.emit("movb %" + hi + ", %" + low)
+		r.lock("leal "+mem2.memString()+", %r11d", pre+m+" "+joinOps(ops))
+		r.emit("movb %" + low + ", %" + hi)
+		r.emit("popq %" + tmp)
+		return
+	}
+	ops := append([]operand(nil), st.ops...)
+	ops[memIdx] = operand{kind: opMem, hasParen: true, base: "r15", index: "r11"}
+	r.final(st, pre, ops, memIdx)
+}
+
+func joinOps(ops []operand) string {
+	s := make([]string, len(ops))
+	for i, o := range ops {
+		s[i] = o.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// segment handles an instruction with a segment-relative memory operand:
+// only %fs:0 (the thread pointer) may be read.
+func (r *rewriter) segment(st *stmt, pre string, i int) {
+	o := st.ops[i]
+	if o.seg != "fs" || o.base != "" || o.index != "" || (o.disp != "0" && o.disp != "0x0") {
+		r.errorf("segment-relative memory access (only %%fs:0 may be read)")
+		return
+	}
+	m := st.mnem
+	if (m == "mov" || m == "movq") && i == 0 && len(st.ops) == 2 && st.ops[1].kind == opReg && regInfo[st.ops[1].reg].width == 64 {
+		r.emit(pre + "movq %fs:0, %" + st.ops[1].reg)
+		return
+	}
+	if !strings.HasSuffix(m, "q") && !(len(st.ops) == 2 && st.ops[1].kind == opReg && regInfo[st.ops[1].reg].width == 64) {
+		r.errorf("only 64-bit operations may use %%fs:0")
+		return
+	}
+	ops := append([]operand(nil), st.ops...)
+	ops[i] = operand{kind: opReg, reg: "r11"}
+	r.emit("movq %fs:0, %r11")
+	r.final(st, pre, ops, -1)
+}
+
+// final emits an instruction (with its operands possibly replaced, and a
+// sandboxed memory operand at memIdx preceded by its lea into %r11d),
+// rewriting writes to %rsp and %rbp.
+func (r *rewriter) final(st *stmt, pre string, ops []operand, memIdx int) {
+	if ops == nil {
+		ops = st.ops
+	}
+	var seq []string
+	if memIdx >= 0 {
+		seq = append(seq, "leal "+st.ops[memIdx].memString()+", %r11d")
+	}
+	m := st.mnem
+	last := len(ops) - 1
+	if last >= 0 && ops[last].kind == opReg && writesLast(m) && (family(ops[last].reg) == "rsp" || family(ops[last].reg) == "rbp") {
+		dst := ops[last].reg
+		fam := family(dst)
+		if regInfo[dst].width != 64 {
+			r.errorf("write to %%%s (only 64-bit writes to %%rsp/%%rbp can be sandboxed)", dst)
+			return
+		}
+		if (m == "mov" || m == "movq") && len(ops) == 2 && ops[0].kind == opReg && (ops[0].reg == "rsp" || ops[0].reg == "rbp") && memIdx < 0 {
+			r.emit(pre + m + " " + joinOps(ops)) // mov %rsp,%rbp / mov %rbp,%rsp
+			return
+		}
+		if fam == "rsp" && (m == "and" || m == "andq") && ops[0].kind == opImm && memIdx < 0 {
+			if v, err := strconv.ParseInt(strings.TrimPrefix(ops[0].text, "$"), 0, 64); err == nil && v < 0 && v >= -128 {
+				r.emit(pre + m + " " + joinOps(ops))
+				return
+			}
+		}
+		if m == "xchg" || m == "xchgq" || strings.HasPrefix(m, "xadd") || strings.HasPrefix(m, "cmpxchg") || strings.HasPrefix(m, "pop") {
+			r.errorf("cannot sandbox this write to %%%s", dst)
+			return
+		}
+		m32 := m
+		if strings.HasSuffix(m, "q") && len(m) > 1 {
+			m32 = m[:len(m)-1] + "l"
+		}
+		ops32 := append([]operand(nil), ops...)
+		for i := range ops32 {
+			if ops32[i].kind == opReg && regInfo[ops32[i].reg].width == 64 && family(ops32[i].reg) != "" && family(ops32[i].reg) != "rip" {
+				ops32[i].reg = reg32of[family(ops32[i].reg)]
+			}
+		}
+		seq = append(seq, pre+m32+" "+joinOps(ops32), "addq %r15, %"+fam)
+		r.lock(seq...)
+		return
+	}
+	text := pre + m
+	if len(ops) > 0 {
+		text += " " + joinOps(ops)
+	}
+	if len(seq) == 0 {
+		r.emit(text)
+		return
+	}
+	seq = append(seq, text)
+	r.lock(seq...)
+}
