@@ -98,6 +98,27 @@ func (a *arena) StoreUint64(addr, v uint64) error {
 	return nil
 }
 
+func (a *arena) LoadUint32(addr uint64) (uint32, error) {
+	if addr%4 != 0 {
+		return 0, fmt.Errorf("arena: unaligned load at %#x", addr)
+	}
+	if _, err := a.slice(addr, 4); err != nil {
+		return 0, err
+	}
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&a.bytes()[addr-a.base]))), nil
+}
+
+func (a *arena) StoreUint32(addr uint64, v uint32) error {
+	if addr%4 != 0 {
+		return fmt.Errorf("arena: unaligned store at %#x", addr)
+	}
+	if _, err := a.slice(addr, 4); err != nil {
+		return err
+	}
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&a.bytes()[addr-a.base])), v)
+	return nil
+}
+
 func (a *arena) load64(addr uint64) uint64 {
 	return atomic.LoadUint64(&a.words[(addr-a.base)/8])
 }
@@ -128,3 +149,23 @@ func (a *arena) liveList() []string {
 }
 
 var _ = binary.LittleEndian
+
+func (a *arena) word32(addr uint64) *uint32 {
+	return (*uint32)(unsafe.Pointer(&a.bytes()[addr-a.base]))
+}
+
+func casUint32(a *arena, addr uint64, old, new uint32) uint32 {
+	p := a.word32(addr)
+	for {
+		if atomic.CompareAndSwapUint32(p, old, new) {
+			return old
+		}
+		if cur := atomic.LoadUint32(p); cur != old {
+			return cur
+		}
+	}
+}
+
+func xchgUint32(a *arena, addr uint64, v uint32) uint32 {
+	return atomic.SwapUint32(a.word32(addr), v)
+}

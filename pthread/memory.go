@@ -18,4 +18,8 @@ type Memory interface {
 	// that a sandbox thread reading the word concurrently sees the old or
 	// the new value, never a mix.
 	StoreUint64(addr, v uint64) error
+	// LoadUint32 and StoreUint32 access the 4-aligned word at addr with
+	// one atomic load or store (futex words, tid words).
+	LoadUint32(addr uint64) (uint32, error)
+	StoreUint32(addr uint64, v uint32) error
 }
