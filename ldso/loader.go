@@ -55,6 +55,7 @@ type Namespace struct {
 	Scope []*Object
 
 	libraryPath []string
+	unique      map[string]Definition
 }
 
 // LoadError is a failure that stops loading (glibc reports these as
@@ -143,7 +144,9 @@ func (ns *Namespace) LoadMain(path string) (*Object, error) {
 	}
 	llpOrigin := main.Origin
 	ns.libraryPath = splitSearchPath(ns.cfg.LibraryPath, ":;", llpOrigin, ns.cfg.Lib, ns.cfg.Platform)
-	if err := ns.mapDeps(main); err != nil {
+	list, err := ns.mapDeps(main)
+	ns.Scope = withoutMissing(list)
+	if err != nil {
 		return main, err
 	}
 	return main, nil
@@ -204,9 +207,12 @@ func (ns *Namespace) setFile(o *Object, f File, id FileID, plan *elfload.Plan) {
 	}
 }
 
-// mapDeps walks the objects breadth first from root, resolving every
-// DT_NEEDED entry (glibc's _dl_map_object_deps), and builds the scope.
-func (ns *Namespace) mapDeps(root *Object) error {
+// mapDeps walks the objects breadth first from root, resolving the
+// DT_NEEDED entries of every object not yet walked (glibc's
+// _dl_map_object_deps), and returns root's search list: root and its
+// dependencies breadth first, placeholders included. For the main program
+// that list, without placeholders, is the global scope.
+func (ns *Namespace) mapDeps(root *Object) ([]*Object, error) {
 	queue := []*Object{root}
 	inQueue := map[*Object]bool{root: true}
 	for qi := 0; qi < len(queue); qi++ {
@@ -215,33 +221,73 @@ func (ns *Namespace) mapDeps(root *Object) error {
 		if d == nil || o.Missing {
 			continue
 		}
-		for _, raw := range d.Needed {
-			name := raw
-			if strings.Contains(name, "$") {
-				exp, ok := ExpandTokens(name, o.Origin, ns.cfg.Lib, ns.cfg.Platform)
-				if !ok || exp == "" {
-					return &LoadError{Name: raw, Requester: o.Path, Err: errors.New("empty dynamic string token substitution")}
+		if !o.depsMapped {
+			o.depsMapped = true
+			for _, raw := range d.Needed {
+				name := raw
+				if strings.Contains(name, "$") {
+					exp, ok := ExpandTokens(name, o.Origin, ns.cfg.Lib, ns.cfg.Platform)
+					if !ok || exp == "" {
+						return queue, &LoadError{Name: raw, Requester: o.Path, Err: errors.New("empty dynamic string token substitution")}
+					}
+					name = exp
 				}
-				name = exp
+				e, err := ns.mapObject(o, name)
+				if err != nil {
+					return queue, err
+				}
+				o.Needed = append(o.Needed, e)
 			}
-			e, err := ns.mapObject(o, name)
-			if err != nil {
-				return err
-			}
-			o.Needed = append(o.Needed, e)
+		}
+		for _, e := range o.Needed {
 			if !inQueue[e.To] {
 				inQueue[e.To] = true
 				queue = append(queue, e.To)
 			}
 		}
 	}
-	ns.Scope = ns.Scope[:0]
-	for _, o := range queue {
+	return queue, nil
+}
+
+// withoutMissing returns list without not-found placeholders.
+func withoutMissing(list []*Object) []*Object {
+	var out []*Object
+	for _, o := range list {
 		if !o.Missing {
-			ns.Scope = append(ns.Scope, o)
+			out = append(out, o)
 		}
 	}
-	return nil
+	return out
+}
+
+// Dlopen loads name as dlopen(name, RTLD_LOCAL) called from caller would,
+// without running anything: the object is searched for as a DT_NEEDED
+// entry of caller (a name with '/' is a path), its dependencies breadth
+// first. It returns the object, its local scope (its search list), and
+// the objects this call loaded; those are not added to the global scope.
+// A missing object or dependency is an error, as for dlopen.
+func (ns *Namespace) Dlopen(name string, caller *Object) (root *Object, local, loaded []*Object, err error) {
+	if caller == nil {
+		caller = ns.Main
+	}
+	before := len(ns.Objects)
+	e, err := ns.mapObject(caller, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if e.To.Missing {
+		return nil, nil, nil, &LoadError{Name: name, Requester: caller.Path, Err: ErrNotFound}
+	}
+	list, err := ns.mapDeps(e.To)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, o := range list {
+		if o.Missing {
+			return nil, nil, nil, &LoadError{Name: o.Name, Requester: o.Loader.Path, Err: ErrNotFound}
+		}
+	}
+	return e.To, list, ns.Objects[before:], nil
 }
 
 // mapObject resolves one DT_NEEDED name of loader (glibc's _dl_map_object).

@@ -87,6 +87,8 @@ type Object struct {
 	rpath, runpath []string
 	isMain, interp bool
 	sonameAdded    bool
+	depsMapped     bool
+	versions       []Version
 }
 
 // IsMain reports whether o is the main program.
