@@ -3,6 +3,7 @@ package elfload
 import (
 	"debug/elf"
 	"math/bits"
+	"strings"
 )
 
 // dynval is a dynamic tag's value and the file offset of its entry.
@@ -38,12 +39,26 @@ type dynparser struct {
 
 func (dp *dynparser) get(t elf.DynTag) dynval { return dp.tags[t] }
 
-// str returns the string at offset v.val of the string table.
-func (dp *dynparser) str(v dynval, what string) (string, error) {
+// Longest names Parse reads from the string table: file names and version
+// names (PATH_MAX), and search path lists. They bound the work of a hostile
+// file that points many entries at one long string.
+const (
+	maxName     = 4096
+	maxPathList = 64 << 10
+)
+
+// str returns the string at offset v.val of the string table, which must
+// be at most limit bytes long.
+func (dp *dynparser) str(v dynval, what string, limit int) (string, error) {
 	if v.val >= uint64(len(dp.strtab)) {
 		return "", ferr(v.off, RuleStringOutside, "%s: string offset %#x outside the string table (size %#x)", what, v.val, len(dp.strtab))
 	}
-	return cstring(dp.strtab, uint32(v.val)), nil
+	s := dp.strtab[v.val:]
+	i := strings.IndexByte(s[:min(len(s), limit+1)], 0)
+	if i < 0 {
+		return "", ferr(v.off, RuleStringOutside, "%s: string at offset %#x is longer than %d bytes", what, v.val, limit)
+	}
+	return s[:i], nil
 }
 
 func (ps *parser) dynamic(h *phdr) error {
@@ -143,23 +158,23 @@ func (dp *dynparser) strings(needed []dynval) error {
 		d.Needed = make([]string, len(needed))
 	}
 	for i, v := range needed {
-		if d.Needed[i], err = dp.str(v, "DT_NEEDED"); err != nil {
+		if d.Needed[i], err = dp.str(v, "DT_NEEDED", maxName); err != nil {
 			return err
 		}
 	}
 	if v := dp.get(elf.DT_SONAME); v.set {
-		if d.Soname, err = dp.str(v, "DT_SONAME"); err != nil {
+		if d.Soname, err = dp.str(v, "DT_SONAME", maxName); err != nil {
 			return err
 		}
 	}
 	if v := dp.get(elf.DT_RPATH); v.set {
-		if d.Rpath, err = dp.str(v, "DT_RPATH"); err != nil {
+		if d.Rpath, err = dp.str(v, "DT_RPATH", maxPathList); err != nil {
 			return err
 		}
 		d.HasRpath = true
 	}
 	if v := dp.get(elf.DT_RUNPATH); v.set {
-		if d.Runpath, err = dp.str(v, "DT_RUNPATH"); err != nil {
+		if d.Runpath, err = dp.str(v, "DT_RUNPATH", maxPathList); err != nil {
 			return err
 		}
 		d.HasRunpath = true
@@ -317,17 +332,26 @@ func (dp *dynparser) symbols() error {
 // fileAvail returns how many file-backed bytes of the PT_LOAD segment
 // containing vaddr follow vaddr (0 if none).
 func (ps *parser) fileAvail(vaddr uint64) uint64 {
-	for _, s := range ps.p.Segments {
-		if vaddr >= s.Vaddr && vaddr < s.Vaddr+s.Filesz {
-			return s.Vaddr + s.Filesz - vaddr
-		}
+	s, ok := ps.segmentAt(vaddr)
+	if !ok || vaddr >= s.Vaddr+s.Filesz {
+		return 0
 	}
-	return 0
+	return s.Vaddr + s.Filesz - vaddr
 }
 
 func (dp *dynparser) versions() error {
 	d := dp.d
 	defined := map[uint16]bool{}
+	// Version records may legally share bytes only in hostile files; the
+	// number of records walked is bounded by what the file could hold.
+	budget := dp.size / 8
+	record := func(off uint64) error {
+		if budget == 0 {
+			return ferr(off, RuleVersion, "more version records than a file of %d bytes can hold", dp.size)
+		}
+		budget--
+		return nil
+	}
 	if v := dp.get(elf.DT_VERDEF); v.set {
 		num := dp.get(elf.DT_VERDEFNUM)
 		if !num.set {
@@ -340,6 +364,9 @@ func (dp *dynparser) versions() error {
 		for i := uint64(0); i < num.val; i++ {
 			b, off, err := dp.table(at, 20, v.off, "Elf64_Verdef")
 			if err != nil {
+				return err
+			}
+			if err := record(off); err != nil {
 				return err
 			}
 			if ver := le.Uint16(b); ver != 1 {
@@ -360,7 +387,10 @@ func (dp *dynparser) versions() error {
 				if err != nil {
 					return err
 				}
-				name, err := dp.str(dynval{uint64(le.Uint32(ab)), aoff, true}, "Verdaux name")
+				if err := record(aoff); err != nil {
+					return err
+				}
+				name, err := dp.str(dynval{uint64(le.Uint32(ab)), aoff, true}, "Verdaux name", maxName)
 				if err != nil {
 					return err
 				}
@@ -402,11 +432,14 @@ func (dp *dynparser) versions() error {
 			if err != nil {
 				return err
 			}
+			if err := record(off); err != nil {
+				return err
+			}
 			if ver := le.Uint16(b); ver != 1 {
 				return ferr(off, RuleVersion, "Verneed version %d, want 1", ver)
 			}
 			cnt, aux, next := uint64(le.Uint16(b[2:])), uint64(le.Uint32(b[8:])), uint64(le.Uint32(b[12:]))
-			file, err := dp.str(dynval{uint64(le.Uint32(b[4:])), off + 4, true}, "Verneed file")
+			file, err := dp.str(dynval{uint64(le.Uint32(b[4:])), off + 4, true}, "Verneed file", maxName)
 			if err != nil {
 				return err
 			}
@@ -421,7 +454,10 @@ func (dp *dynparser) versions() error {
 				if err != nil {
 					return err
 				}
-				name, err := dp.str(dynval{uint64(le.Uint32(ab[8:])), aoff + 8, true}, "Vernaux name")
+				if err := record(aoff); err != nil {
+					return err
+				}
+				name, err := dp.str(dynval{uint64(le.Uint32(ab[8:])), aoff + 8, true}, "Vernaux name", maxName)
 				if err != nil {
 					return err
 				}

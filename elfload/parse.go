@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/bits"
 	"os"
+	"sort"
 )
 
 var le = binary.LittleEndian
@@ -142,12 +143,22 @@ func (ps *parser) fileOffset(vaddr, n uint64) (uint64, bool) {
 	if c != 0 {
 		return 0, false
 	}
-	for _, s := range ps.p.Segments {
-		if vaddr >= s.Vaddr && end <= s.Vaddr+s.Filesz {
-			return s.Offset + (vaddr - s.Vaddr), true
-		}
+	s, ok := ps.segmentAt(vaddr)
+	if !ok || end > s.Vaddr+s.Filesz {
+		return 0, false
 	}
-	return 0, false
+	return s.Offset + (vaddr - s.Vaddr), true
+}
+
+// segmentAt returns the PT_LOAD segment whose memory range contains vaddr.
+// The segments are sorted and disjoint, so a binary search finds it.
+func (ps *parser) segmentAt(vaddr uint64) (Segment, bool) {
+	segs := ps.p.Segments
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].Vaddr > vaddr }) - 1
+	if i < 0 || vaddr >= segs[i].Vaddr+segs[i].Memsz {
+		return Segment{}, false
+	}
+	return segs[i], true
 }
 
 // inImage reports whether [vaddr, vaddr+n) lies inside one PT_LOAD segment
@@ -157,12 +168,8 @@ func (ps *parser) inImage(vaddr, n uint64) bool {
 	if c != 0 {
 		return false
 	}
-	for _, s := range ps.p.Segments {
-		if vaddr >= s.Vaddr && end <= s.Vaddr+s.Memsz {
-			return true
-		}
-	}
-	return false
+	s, ok := ps.segmentAt(vaddr)
+	return ok && end <= s.Vaddr+s.Memsz
 }
 
 // table reads the n bytes at link-time address vaddr, which must lie in a
