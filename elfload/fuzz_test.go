@@ -10,7 +10,7 @@ import (
 // fuzzSeedFiles are small real files added to the seed corpus when present.
 var fuzzSeedFiles = []string{
 	"/usr/bin/true",
-	"/usr/lib/python3.11/lib-dynload/_bisect.cpython-311-x86_64-linux-gnu.so",
+	"/usr/lib/python3.11/lib-dynload/_typing.cpython-311-x86_64-linux-gnu.so",
 	"/usr/lib/x86_64-linux-gnu/libdl.so.2",
 }
 
