@@ -99,7 +99,7 @@ func BasicCheck(code []byte, base uint64) []Violation {
 		}
 		for _, a := range in.Args {
 			m, ok := a.(x86asm.Mem)
-			if !ok || in.Op == x86asm.LEA || in.Op == x86asm.NOP {
+			if !ok || in.Op == x86asm.LEA || in.Op == x86asm.NOP || isString(in.Op) {
 				continue
 			}
 			if m.Segment != 0 {
@@ -125,7 +125,7 @@ func BasicCheck(code []byte, base uint64) []Violation {
 					src, _ := in.Args[1].(x86asm.Reg)
 					imm, isImm := in.Args[1].(x86asm.Imm)
 					okw := (in.Op == x86asm.MOV && (src == x86asm.RSP || src == x86asm.RBP)) ||
-						(in.Op == x86asm.ADD && src == x86asm.R15 && restricted(p1, reg32(d))) ||
+						(in.Op == x86asm.ADD && src == x86asm.R15 && sameBundle(p1) && p1.in.Args[0] == reg32(d)) ||
 						(d == x86asm.RSP && in.Op == x86asm.AND && isImm && int64(imm) < 0 && int64(imm) >= -128) ||
 						(in.Op == x86asm.POP && d == x86asm.RSP)
 					if in.Op == x86asm.POP {
@@ -146,9 +146,7 @@ func BasicCheck(code []byte, base uint64) []Violation {
 				}
 			}
 		}
-		switch in.Op {
-		case x86asm.MOVSB, x86asm.MOVSW, x86asm.MOVSD, x86asm.MOVSQ, x86asm.STOSB, x86asm.STOSW, x86asm.STOSD, x86asm.STOSQ,
-			x86asm.LODSB, x86asm.LODSQ, x86asm.SCASB, x86asm.CMPSB:
+		if isString(in.Op) {
 			if !(sameBundle(p1) && p1.in.Op == x86asm.LEA && (p1.in.Args[0] == x86asm.RDI || p1.in.Args[0] == x86asm.RSI)) {
 				add(off, "string", "string instruction without the sandboxing prefix", &in)
 			} else {
@@ -168,6 +166,16 @@ func BasicCheck(code []byte, base uint64) []Violation {
 		}
 	}
 	return out
+}
+
+func isString(op x86asm.Op) bool {
+	switch op {
+	case x86asm.MOVSB, x86asm.MOVSW, x86asm.MOVSD, x86asm.MOVSQ, x86asm.STOSB, x86asm.STOSW, x86asm.STOSD, x86asm.STOSQ,
+		x86asm.LODSB, x86asm.LODSW, x86asm.LODSD, x86asm.LODSQ, x86asm.SCASB, x86asm.SCASW, x86asm.SCASD, x86asm.SCASQ,
+		x86asm.CMPSB, x86asm.CMPSW, x86asm.CMPSD, x86asm.CMPSQ:
+		return true
+	}
+	return false
 }
 
 func reg32(r x86asm.Reg) x86asm.Reg {

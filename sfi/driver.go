@@ -126,6 +126,27 @@ func (d *Driver) command(name string, args ...string) error {
 	return nil
 }
 
+// quietCommand runs a command and shows its stderr only when it fails
+// without an internal compiler error; ice reports such an error.
+func (d *Driver) quietCommand(name string, args ...string) (ice bool, err error) {
+	if d.inv.Verbose {
+		fmt.Fprintf(d.cfg.Stderr, "halite cc: %s %s\n", name, strings.Join(args, " "))
+	}
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stdout = d.cfg.Stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if bytes.Contains(stderr.Bytes(), []byte("internal compiler error")) {
+			return true, err
+		}
+		d.cfg.Stderr.Write(stderr.Bytes())
+		return false, fmt.Errorf("halite cc: %s failed: %v", filepath.Base(name), err)
+	}
+	d.cfg.Stderr.Write(stderr.Bytes())
+	return false, nil
+}
+
 func (d *Driver) run() error {
 	inv := d.inv
 	if inv.Mode == ModePreprocess {
@@ -224,8 +245,22 @@ func (d *Driver) toAssembly(in Input) ([]byte, error) {
 		args := append([]string{}, inv.CFlags...)
 		args = append(args, SandboxFlags...)
 		args = append(args, "-S", "-o", s, "-x", "c", in.Path)
-		if err := d.command(d.cfg.GCC, args...); err != nil {
-			return nil, err
+		if ice, err := d.quietCommand(d.cfg.GCC, args...); err != nil {
+			if !ice {
+				return nil, err
+			}
+			// gcc 12 can fail an internal check when it must realign the
+			// stack with %rbp reserved; keep the frame pointer in every
+			// function instead (%rbp then still always holds a stack
+			// address).
+			for i, a := range args {
+				if a == "-ffixed-rbp" {
+					args[i] = "-fno-omit-frame-pointer"
+				}
+			}
+			if err := d.command(d.cfg.GCC, args...); err != nil {
+				return nil, err
+			}
 		}
 		b, err := os.ReadFile(s)
 		if err != nil {
@@ -432,4 +467,3 @@ func lineFor(dw *dwarf.Data, addr uint64) string {
 		}
 	}
 }
-
