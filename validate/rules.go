@@ -1,9 +1,390 @@
 package validate
 
-// run checks code bundle by bundle (stub: rejects every bundle until the
-// decoder lands).
+import "fmt"
+
+// run checks code bundle by bundle.
 func (v *Validator) run(code []byte) {
-	for b := 0; b < len(code); b += bundleSize {
-		v.report(code, b, RuleUnrecognized, "decoder not implemented yet")
+	vd := &v.verdict
+	halite := v.opts.Profile == Halite
+	var in inst
+	var starts [bundleSize + 1]int
+	for bstart := 0; bstart < len(code); bstart += bundleSize {
+		bend := bstart + bundleSize
+		restricted := int8(regNone)
+		n := 0
+		p := bstart
+		aborted := false
+		for p < bend {
+			st := decode(code, p, &in, halite)
+			if st != stOK && st != stIndirect {
+				v.reject(code, p, st, &in)
+				aborted = true
+				break
+			}
+			if p+in.length > bend {
+				v.report(code, p, RuleBundleCrossing, "instruction crosses a 32-byte bundle boundary")
+				aborted = true
+				break
+			}
+			vd.Instructions++
+			vd.targets[p>>6] |= 1 << (uint(p) & 63)
+			starts[n] = p
+			n++
+			if st == stIndirect {
+				if !v.checkIndirect(code, p, &in, starts[:n-1]) {
+					aborted = true
+					break
+				}
+				restricted = regNone
+				p += in.length
+				continue
+			}
+			if in.o.kind == kString || in.o.kind == kStringRDI {
+				if !v.checkString(code, p, &in, starts[:n-1]) {
+					aborted = true
+					break
+				}
+			}
+			if in.o.flags&fReject != 0 {
+				v.report(code, p, RuleForbidden, "instruction not allowed by NaCl's validator")
+			}
+			if in.need&^v.opts.Features != 0 {
+				v.report(code, p, RuleCPUFeature, "instruction needs CPU feature "+(in.need&^v.opts.Features).String())
+			}
+			restricted = v.checkInst(code, p, &in, restricted)
+			switch in.o.kind {
+			case kJcc8, kJmp8, kLoop8, kJcc32, kJmp32, kCall32:
+				v.jumps = append(v.jumps, jump{from: int32(p), target: int64(p+in.length) + in.rel})
+			}
+			p += in.length
+		}
+		if !aborted {
+			switch restricted {
+			case regRSP:
+				v.report(code, bend, RuleRSPSandboxing, "%rsp is left restricted at the end of the bundle")
+			case regRBP:
+				v.report(code, bend, RuleRBPSandboxing, "%rbp is left restricted at the end of the bundle")
+			}
+		}
 	}
+	for _, j := range v.jumps {
+		if j.target >= 0 && j.target < int64(len(code)) {
+			if !vd.IsTarget(int(j.target)) {
+				v.report(code, int(j.from), RuleBadJumpTarget, fmt.Sprintf("jump target %#x is not an instruction boundary outside a superinstruction", j.target))
+			}
+		} else if j.target%bundleSize != 0 {
+			v.report(code, int(j.from), RuleJumpOutOfRange, fmt.Sprintf("jump target %#x is outside the chunk and not 32-byte aligned", j.target))
+		}
+	}
+}
+
+func (v *Validator) clearTarget(p int) {
+	v.verdict.targets[p>>6] &^= 1 << (uint(p) & 63)
+}
+
+// reject reports an instruction the decoder refused.
+func (v *Validator) reject(code []byte, p int, st int, in *inst) {
+	switch st {
+	case stForbidden:
+		v.report(code, p, RuleForbidden, in.msg)
+	case stSegment:
+		v.report(code, p, RuleSegmentPrefix, "segment prefixes are not allowed")
+	default:
+		v.report(code, p, RuleUnrecognized, "unrecognized instruction: "+in.msg)
+	}
+}
+
+// regName names a 64-bit register.
+func regName(r int8) string {
+	names := [...]string{"%rax", "%rcx", "%rdx", "%rbx", "%rsp", "%rbp", "%rsi", "%rdi",
+		"%r8", "%r9", "%r10", "%r11", "%r12", "%r13", "%r14", "%r15", "%rip"}
+	if r < 0 || int(r) >= len(names) {
+		return "none"
+	}
+	return names[r]
+}
+
+// checkInst applies the register and memory rules to one decoded
+// instruction; prev is the register restricted by the previous
+// instruction. It returns the register this instruction restricts.
+func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
+	if in.nop {
+		v.unprocessed(code, p, prev)
+		return regNone
+	}
+	b := code[p : p+in.length]
+	// %rsp/%rbp fix-ups: add/or %r15,%rsp|%rbp, lea (%rsp,%r15,1),%rsp,
+	// lea 0x0(%rbp,%r15,1),%rbp.
+	if r := fixup(b); r != regNone {
+		if prev != r {
+			rule := RuleRSPSandboxing
+			if r == regRBP {
+				rule = RuleRBPSandboxing
+			}
+			v.report(code, p, rule, regName(r)+" fix-up without a preceding 32-bit write to it")
+			if prev == regRSP || prev == regRBP {
+				v.unprocessed(code, p, prev)
+			}
+		} else {
+			v.clearTarget(p)
+		}
+		return regNone
+	}
+	v.unprocessed(code, p, prev)
+	if in.mem && in.o.flags&fNoMem == 0 && !in.fsRead {
+		switch in.base {
+		case regR15, regRSP, regRBP, regRIP:
+			if in.index != regNone {
+				if in.index == prev {
+					v.clearTarget(p)
+				} else {
+					v.report(code, p, RuleBadIndex, "index register "+regName(in.index)+" is not restricted by the previous instruction")
+				}
+			}
+		default:
+			v.report(code, p, RuleBadBase, "memory base "+regName(in.base)+" is not %r15, %rsp, %rbp or %rip")
+		}
+		if in.o.flags&fNoBTMem != 0 {
+			v.report(code, p, RuleForbidden, "bit test with a register bit offset into memory")
+		}
+	}
+	// allowed 64-bit writes to %rsp/%rbp
+	if isStackMove(b) {
+		return regNone
+	}
+	restricted := int8(regNone)
+	f := in.o.flags
+	if f&(fWReg|fWRM|fWOp|fWAX) == 0 {
+		return regNone
+	}
+	size := in.o.size
+	w := func(r int8) {
+		if restricted == regRSP || restricted == regRBP {
+			v.unprocessed(code, p, restricted)
+		}
+		restricted = regNone
+		bits := 32
+		switch size {
+		case szV:
+			switch {
+			case in.rex&8 != 0:
+				bits = 64
+			case in.p66:
+				bits = 16
+			}
+		case sz8:
+			bits = 8
+			if in.rex == 0 && r >= 4 && r < 8 {
+				r -= 4 // %ah, %ch, %dh, %bh
+			}
+		case sz64:
+			bits = 64
+			if in.p66 {
+				bits = 16 // pop %bp
+			}
+		case szY:
+			if in.rex&8 != 0 {
+				bits = 64
+			}
+		case sz16:
+			bits = 16
+		}
+		switch {
+		case r == regR15:
+			v.report(code, p, RuleR15Modified, "%r15 is modified")
+		case r == regRBP && bits < 32:
+			v.report(code, p, RuleRBPModified, "%bpl or %bp is modified")
+		case r == regRSP && bits < 32:
+			v.report(code, p, RuleRSPModified, "%spl or %sp is modified")
+		case r == regRBP && (bits != 32 || f&fNoZext != 0):
+			v.report(code, p, RuleRBPSandboxing, "%rbp is modified other than by a zero-extending 32-bit write followed by add %r15,%rbp")
+		case r == regRSP && (bits != 32 || f&fNoZext != 0):
+			v.report(code, p, RuleRSPSandboxing, "%rsp is modified other than by a zero-extending 32-bit write followed by add %r15,%rsp")
+		case bits == 32 && f&fNoZext == 0:
+			restricted = r
+		}
+	}
+	if f&fWAX != 0 {
+		w(0)
+	}
+	if f&fWReg != 0 {
+		w(in.reg)
+	}
+	if f&fWRM != 0 {
+		if in.mod == 3 {
+			w(in.rm)
+		} else if f&fWReg != 0 {
+			// xchg/xadd with memory: NaCl treats only the second
+			// (memory) write as the zero-extending one, so the
+			// register written first is not restricted.
+			if restricted == regRSP || restricted == regRBP {
+				v.unprocessed(code, p, restricted)
+			}
+			restricted = regNone
+		}
+	}
+	if f&fWOp != 0 {
+		w(int8(in.opc&7) | int8(in.rex&1)<<3)
+	}
+	return restricted
+}
+
+// unprocessed reports a restricted %rsp/%rbp that the instruction at p
+// does not fix up.
+func (v *Validator) unprocessed(code []byte, p int, prev int8) {
+	switch prev {
+	case regRSP:
+		v.report(code, p, RuleRSPSandboxing, "restricted %rsp is not followed by add %r15,%rsp")
+	case regRBP:
+		v.report(code, p, RuleRBPSandboxing, "restricted %rbp is not followed by add %r15,%rbp")
+	}
+}
+
+// fixup returns regRSP or regRBP if b is one of the instructions that
+// rebase a restricted %rsp/%rbp on %r15, else regNone.
+func fixup(b []byte) int8 {
+	switch len(b) {
+	case 3:
+		if b[0] == 0x4c && (b[1] == 0x01 || b[1] == 0x09) {
+			switch b[2] {
+			case 0xfc:
+				return regRSP
+			case 0xfd:
+				return regRBP
+			}
+		}
+		if b[0] == 0x49 && (b[1] == 0x03 || b[1] == 0x0b) {
+			switch b[2] {
+			case 0xe7:
+				return regRSP
+			case 0xef:
+				return regRBP
+			}
+		}
+	case 4:
+		if b[0] == 0x4a && b[1] == 0x8d && b[2] == 0x24 && b[3] == 0x3c {
+			return regRSP
+		}
+	case 5:
+		if b[0] == 0x4a && b[1] == 0x8d && b[4] == 0 {
+			if b[2] == 0x64 && b[3] == 0x3c {
+				return regRSP
+			}
+			if b[2] == 0x6c && b[3] == 0x3d {
+				return regRBP
+			}
+		}
+	case 8:
+		if b[0] == 0x4a && b[1] == 0x8d && b[4]|b[5]|b[6]|b[7] == 0 {
+			if b[2] == 0xa4 && b[3] == 0x3c {
+				return regRSP
+			}
+			if b[2] == 0xac && b[3] == 0x3d {
+				return regRBP
+			}
+		}
+	}
+	return regNone
+}
+
+// isStackMove reports the 64-bit writes to %rsp/%rbp that are allowed as
+// they are: mov %rsp,%rbp, mov %rbp,%rsp and and $negative-imm8,%rsp.
+func isStackMove(b []byte) bool {
+	switch len(b) {
+	case 3:
+		if b[0] == 0x48 && ((b[1] == 0x89 && (b[2] == 0xe5 || b[2] == 0xec)) || (b[1] == 0x8b && (b[2] == 0xec || b[2] == 0xe5))) {
+			return true
+		}
+	case 4:
+		return b[0] == 0x48 && b[1] == 0x83 && b[2] == 0xe4 && b[3]&0x80 != 0
+	}
+	return false
+}
+
+// checkIndirect checks that the indirect jmp/call at p completes the
+// masked superinstruction `and $-32,%eXX; add %r15,%rXX; jmp|call *%rXX`
+// whose first two instructions start at the last two entries of prev.
+func (v *Validator) checkIndirect(code []byte, p int, in *inst, prev []int) bool {
+	r := in.rm
+	ok := in.mod == 3 && r != regR15 && r != regRSP && len(prev) >= 2
+	if ok {
+		a, d := prev[len(prev)-2], prev[len(prev)-1]
+		and := code[a:d]
+		add := code[d:p]
+		lo := byte(r & 7)
+		if r < 8 {
+			ok = len(and) == 3 && and[0] == 0x83 && and[1] == 0xe0|lo && and[2] == 0xe0 &&
+				len(add) == 3 && ((add[0] == 0x4c && add[1] == 0x01 && add[2] == 0xf8|lo) ||
+				(add[0] == 0x49 && add[1] == 0x03 && add[2] == 0xc7|lo<<3))
+		} else {
+			ok = len(and) == 4 && and[0] == 0x41 && and[1] == 0x83 && and[2] == 0xe0|lo && and[3] == 0xe0 &&
+				len(add) == 3 && add[0] == 0x4d && ((add[1] == 0x01 && add[2] == 0xf8|lo) ||
+				(add[1] == 0x03 && add[2] == 0xc7|lo<<3))
+		}
+		if ok {
+			v.clearTarget(d)
+			v.clearTarget(p)
+		}
+	}
+	if !ok {
+		v.report(code, p, RuleIndirectJump, "indirect jump or call is not preceded by and $-32,%eXX; add %r15,%rXX on the same register in the same bundle")
+	}
+	return ok
+}
+
+// checkString checks that the string instruction (or maskmov) at p is
+// preceded, in the bundle, by the sandboxing of %rsi and/or %rdi it uses:
+// mov %esi,%esi; lea (%r15,%rsi,1),%rsi and mov %edi,%edi; lea
+// (%r15,%rdi,1),%rdi (the %rsi pair first when both are needed).
+func (v *Validator) checkString(code []byte, p int, in *inst, prev []int) bool {
+	needSI, needDI := false, true
+	if in.o.kind == kString {
+		switch in.opc {
+		case 0xa4, 0xa5, 0xa6, 0xa7:
+			needSI = true
+		case 0xac, 0xad:
+			needSI, needDI = true, false
+		}
+	}
+	pairs := 0
+	if needSI {
+		pairs++
+	}
+	if needDI {
+		pairs++
+	}
+	ok := len(prev) >= 2*pairs
+	if ok {
+		k := len(prev) - 2*pairs
+		end := func(i int) int {
+			if i+1 < len(prev) {
+				return prev[i+1]
+			}
+			return p
+		}
+		check := func(i int, mov byte, lea []byte) bool {
+			m := code[prev[i]:end(i)]
+			l := code[prev[i+1]:end(i + 1)]
+			return len(m) == 2 && (m[0] == 0x89 || m[0] == 0x8b) && m[1] == mov &&
+				len(l) == 4 && l[0] == lea[0] && l[1] == lea[1] && l[2] == lea[2] && l[3] == lea[3]
+		}
+		i := k
+		if needSI {
+			ok = check(i, 0xf6, []byte{0x49, 0x8d, 0x34, 0x37})
+			i += 2
+		}
+		if ok && needDI {
+			ok = check(i, 0xff, []byte{0x49, 0x8d, 0x3c, 0x3f})
+		}
+		if ok {
+			for j := k + 1; j < len(prev); j++ {
+				v.clearTarget(prev[j])
+			}
+			v.clearTarget(p)
+		}
+	}
+	if !ok {
+		v.report(code, p, RuleUnrecognized, "string instruction without mov %edi,%edi; lea (%r15,%rdi,1),%rdi (and the same for %rsi) right before it")
+	}
+	return ok
 }
