@@ -24,24 +24,24 @@ const (
 // inst is one decoded instruction. The decoder fills only what the rules
 // need.
 type inst struct {
-	length   int
-	o        op // resolved entry (group merged)
-	opc      byte
-	rex      byte
-	p66      bool
-	rep      bool // f2 or f3 present
-	mod      uint8
-	reg      int8 // ModRM.reg with REX.R
-	rm       int8 // ModRM.rm with REX.B (register form)
-	base     int8 // memory operand base, regNone if none, regRIP
-	index    int8 // memory operand index, regNone if none
-	mem      bool // has a memory operand
-	fsRead   bool // the Halite profile's mov %fs:0x0,%reg64
-	nop      bool // one of NaCl's special nop forms
-	disp     int64
-	rel      int64 // direct jump displacement
-	need Features
-	msg      string // why it was rejected
+	length int
+	o      op // resolved entry (group merged)
+	opc    byte
+	rex    byte
+	p66    bool
+	rep    bool // f2 or f3 present
+	mod    uint8
+	reg    int8 // ModRM.reg with REX.R
+	rm     int8 // ModRM.rm with REX.B (register form)
+	base   int8 // memory operand base, regNone if none, regRIP
+	index  int8 // memory operand index, regNone if none
+	mem    bool // has a memory operand
+	fsRead bool // the Halite profile's mov %fs:0x0,%reg64
+	nop    bool // one of NaCl's special nop forms
+	disp   int64
+	rel    int64 // direct jump displacement
+	need   Features
+	msg    string // why it was rejected
 }
 
 // isLegacyPrefix reports whether b is a legacy prefix byte.

@@ -364,7 +364,7 @@ func (v *Validator) checkString(code []byte, p int, in *inst, prev []int) bool {
 		}
 		check := func(i int, mov byte, lea []byte) bool {
 			m := code[prev[i]:end(i)]
-			l := code[prev[i+1]:end(i + 1)]
+			l := code[prev[i+1]:end(i+1)]
 			return len(m) == 2 && (m[0] == 0x89 || m[0] == 0x8b) && m[1] == mov &&
 				len(l) == 4 && l[0] == lea[0] && l[1] == lea[1] && l[2] == lea[2] && l[3] == lea[3]
 		}

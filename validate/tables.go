@@ -22,28 +22,28 @@ type op struct {
 
 // op.flags
 const (
-	fValid    uint32 = 1 << iota
-	fModRM           // has a ModRM byte
-	fWReg            // writes the GP register named by ModRM.reg
-	fWRM             // writes the GP register named by ModRM.rm when mod == 3
-	fWOp             // writes the GP register in the opcode's low 3 bits
-	fWAX             // writes rAX implicitly (zero-extension tracking)
-	fOpsize          // 0x66 is an operand-size prefix for it
-	fLock            // lock prefix allowed (with a memory destination)
-	fRep             // f3 (rep) allowed: string instructions
-	fRepne           // f2 and f3 allowed: cmps/scas
-	fMemOnly         // ModRM must encode memory
-	fRegOnly         // ModRM must encode a register
-	fNoMem           // ModRM memory operand is not an access (lea, nop)
-	fNoRexW          // REX.W not allowed
-	fNoZext          // a 32-bit write does not zero-extend reliably (bsf, bsr, cmpxchg)
-	fRexWOnly        // REX.W required
-	fNoRex           // no REX prefix at all
-	fNo66W           // 66 together with REX.W not allowed (GP instructions)
-	fIgnore66        // 66 accepted but ignored as size (push imm, jcc? no)
-	fNoBTMem         // forbidden with a memory operand (bt* with register offset)
-	fUnsupported     // non-temporal store or prefetch: NaCl reports "unsupported" and accepts
-	fReject          // decoded (length known) but not allowed; decoding goes on
+	fValid       uint32 = 1 << iota
+	fModRM              // has a ModRM byte
+	fWReg               // writes the GP register named by ModRM.reg
+	fWRM                // writes the GP register named by ModRM.rm when mod == 3
+	fWOp                // writes the GP register in the opcode's low 3 bits
+	fWAX                // writes rAX implicitly (zero-extension tracking)
+	fOpsize             // 0x66 is an operand-size prefix for it
+	fLock               // lock prefix allowed (with a memory destination)
+	fRep                // f3 (rep) allowed: string instructions
+	fRepne              // f2 and f3 allowed: cmps/scas
+	fMemOnly            // ModRM must encode memory
+	fRegOnly            // ModRM must encode a register
+	fNoMem              // ModRM memory operand is not an access (lea, nop)
+	fNoRexW             // REX.W not allowed
+	fNoZext             // a 32-bit write does not zero-extend reliably (bsf, bsr, cmpxchg)
+	fRexWOnly           // REX.W required
+	fNoRex              // no REX prefix at all
+	fNo66W              // 66 together with REX.W not allowed (GP instructions)
+	fIgnore66           // 66 accepted but ignored as size (push imm, jcc? no)
+	fNoBTMem            // forbidden with a memory operand (bt* with register offset)
+	fUnsupported        // non-temporal store or prefetch: NaCl reports "unsupported" and accepts
+	fReject             // decoded (length known) but not allowed; decoding goes on
 )
 
 // op.imm
@@ -69,18 +69,18 @@ const (
 // op.kind
 const (
 	kNormal    = iota
-	kJcc8           // rel8 conditional jump
-	kJmp8           // rel8 jmp
-	kLoop8          // loop/jrcxz rel8 (no prefixes at all)
-	kJcc32          // 0f 8x rel32
-	kJmp32          // e9
-	kCall32         // e8
-	kIndirect       // ff /2, ff /4
-	kString         // string instruction: needs rdi/rsi sandboxing
-	kStringRDI      // maskmov: needs rdi
-	kForbidden      // known, never allowed
-	k3DNow          // 0f 0f: suffix byte selects the operation
-	kNop            // 0f 1f /0 (special nop forms, no memory access)
+	kJcc8      // rel8 conditional jump
+	kJmp8      // rel8 jmp
+	kLoop8     // loop/jrcxz rel8 (no prefixes at all)
+	kJcc32     // 0f 8x rel32
+	kJmp32     // e9
+	kCall32    // e8
+	kIndirect  // ff /2, ff /4
+	kString    // string instruction: needs rdi/rsi sandboxing
+	kStringRDI // maskmov: needs rdi
+	kForbidden // known, never allowed
+	k3DNow     // 0f 0f: suffix byte selects the operation
+	kNop       // 0f 1f /0 (special nop forms, no memory access)
 )
 
 // maps
@@ -202,8 +202,8 @@ func buildOneByte() {
 		for r := 0; r < 8; r++ {
 			e[r] = op{flags: fWRM | fLock, size: size, imm: imm}
 		}
-		e[2].flags |= fNoZext // adc
-		e[3].flags |= fNoZext // sbb
+		e[2].flags |= fNoZext                          // adc
+		e[3].flags |= fNoZext                          // sbb
 		e[7] = op{flags: fValid, size: size, imm: imm} // cmp
 		return newGroup(same(e))
 	}
@@ -220,7 +220,7 @@ func buildOneByte() {
 	set(t, ops(0x8b), op{flags: alu | fWReg, size: szV})
 	set(t, ops(0x8c, 0x8e), op{kind: kForbidden})
 	set(t, ops(0x8d), op{flags: alu | fWReg | fMemOnly | fNoMem, size: szV})
-	set(t, ops(0x90), op{flags: fOpsize | fNo66W})               // nop / xchg %eax,%eax
+	set(t, ops(0x90), op{flags: fOpsize | fNo66W})                                // nop / xchg %eax,%eax
 	set(t, rng(0x91, 0x97), op{flags: fWOp | fWAX | fOpsize | fNo66W, size: szV}) // xchg
 	set(t, ops(0x98), op{flags: fWAX | fOpsize | fNo66W, size: szV})
 	set(t, ops(0x99), op{flags: fOpsize | fNo66W})
@@ -395,10 +395,10 @@ func build0F() {
 	gp := fModRM | fOpsize | fNo66W
 	set(t, ops(0x00, 0x01, 0x02, 0x03, 0x05, 0x06, 0x07, 0x08, 0x09, 0x20, 0x21, 0x22, 0x23, 0x24, 0x26,
 		0x30, 0x32, 0x33, 0x34, 0x35, 0x37, 0xa0, 0xa1, 0xa8, 0xa9, 0xaa, 0xb2, 0xb4, 0xb5), op{kind: kForbidden})
-	set(t, ops(0x0b), op{})                                 // ud2
-	set(t, ops(0x31), op{feat: feat(FeatTSC)})              // rdtsc
-	set(t, ops(0xa2), op{})                                 // cpuid
-	set(t, ops(0x0e), op{feat: feat(Feat3DNow)})            // femms
+	set(t, ops(0x0b), op{})                                       // ud2
+	set(t, ops(0x31), op{feat: feat(FeatTSC)})                    // rdtsc
+	set(t, ops(0xa2), op{})                                       // cpuid
+	set(t, ops(0x0e), op{feat: feat(Feat3DNow)})                  // femms
 	set(t, ops(0x0f), op{flags: fModRM, kind: k3DNow, imm: imm8}) // 3DNow!: suffix is like an imm8
 	{
 		var m [8]op
