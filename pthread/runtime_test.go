@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"halite/validate"
 )
 
 // TestRuntimeCodeMatchesSource reassembles testdata/tls_get_addr.S and
@@ -57,5 +59,25 @@ func TestRuntimeCodeMatchesSource(t *testing.T) {
 	rt.Code[0] = 0
 	if Runtime().Code[0] != 0x64 {
 		t.Errorf("Runtime shares its code slice")
+	}
+}
+
+// TestRuntimeCodeValidates: the runtime object is valid SFI code under the
+// halite profile, and the nacl profile rejects exactly its thread-pointer
+// read.
+func TestRuntimeCodeValidates(t *testing.T) {
+	code := Runtime().Code
+	v := validate.Code(code, 0x10000, validate.Options{Profile: validate.Halite, Features: validate.AllFeatures})
+	if err := v.Err(); err != nil {
+		t.Fatalf("halite profile: %v", err)
+	}
+	for _, s := range Runtime().Symbols {
+		if !v.IsTarget(int(s.Offset)) || s.Offset%32 != 0 {
+			t.Errorf("symbol %s at %#x is not a bundle-aligned instruction start", s.Name, s.Offset)
+		}
+	}
+	v = validate.Code(code, 0x10000, validate.Options{Profile: validate.NaCl, Features: validate.AllFeatures})
+	if len(v.Violations) != 1 || v.Violations[0].Rule != validate.RuleSegmentPrefix || v.Violations[0].Offset != 0 {
+		t.Errorf("nacl profile: %v, want one segment-prefix violation at 0", v.Err())
 	}
 }
