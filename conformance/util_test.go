@@ -1,0 +1,5 @@
+package conformance
+
+import "os/exec"
+
+var execLookPath = exec.LookPath
