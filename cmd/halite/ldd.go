@@ -75,7 +75,15 @@ func init() {
 				return code
 			}
 			lines, static := ns.LddLines()
-			missing := false
+			// Missing versions: glibc's ldd prints them (from ld.so's
+			// stderr) before the list; weak ones only with --verbose.
+			var verrs []string
+			for _, v := range ns.CheckVersions() {
+				if !v.Weak {
+					verrs = append(verrs, ns.Main.Path+": "+v.Error())
+				}
+			}
+			missing := len(verrs) > 0
 			for _, l := range lines {
 				missing = missing || l.Missing
 			}
@@ -86,10 +94,11 @@ func init() {
 					Missing bool   `json:"missing,omitempty"`
 				}
 				out := struct {
-					File       string `json:"file"`
-					Statically bool   `json:"statically_linked,omitempty"`
-					Objects    []jl   `json:"objects"`
-				}{File: args[0], Statically: static, Objects: []jl{}}
+					File       string   `json:"file"`
+					VersionErr []string `json:"version_errors,omitempty"`
+					Statically bool     `json:"statically_linked,omitempty"`
+					Objects    []jl     `json:"objects"`
+				}{File: args[0], VersionErr: verrs, Statically: static, Objects: []jl{}}
 				for _, l := range lines {
 					out.Objects = append(out.Objects, jl{l.Name, l.Path, l.Missing})
 				}
@@ -100,6 +109,9 @@ func init() {
 					return exitFailure
 				}
 			} else {
+				for _, v := range verrs {
+					fmt.Fprintln(e.stdout, v)
+				}
 				if static {
 					fmt.Fprintln(e.stdout, "\tstatically linked")
 				}

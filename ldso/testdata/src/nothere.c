@@ -1,0 +1,1 @@
+int nothere(void) { return 0; }
