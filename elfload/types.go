@@ -1,20 +1,3 @@
-// Package elfload parses ELF64 x86-64 executables and shared objects the way
-// a loader does and turns them into a load plan.
-//
-// It owns strict parsing from the ELF header, the program headers and the
-// dynamic section (never the section headers, so stripped and section-less
-// files work), and the Plan it produces: PT_LOAD segments with their
-// protections and bss, the page-aligned span, the TLS template, RELRO, the
-// stack flags, the interpreter, GNU property notes, and the dynamic
-// information (needed libraries, string and symbol tables, SysV and GNU hash
-// tables, symbol versions, RELA/JMPREL/RELR relocation tables, init/fini).
-//
-// It never touches the memory of a sandbox, never resolves symbols and never
-// applies relocations: that is ldso's job. Every input is treated as hostile:
-// offsets, sizes, counts and address computations are checked (with overflow
-// checks) before use, allocations and loops are bounded by the file size, and
-// a malformed file yields a *FormatError naming the file offset and a stable
-// rule identifier. Once Parse has returned a Plan, its accessors cannot fail.
 package elfload
 
 import (
