@@ -9,9 +9,12 @@ import (
 )
 
 // Host-call numbers. Those with a Linux counterpart use Linux's number and
-// semantics; SysThreadCreate is halite's own (clone cannot be mirrored: a
-// raw sandbox thread starts fresh at an entry point instead of returning
-// from the call).
+// semantics; SysThreadCreate is halite's own, in the sandbox's range for
+// packages built on it (sandbox.FirstUserCall and up; pthread owns
+// 1056..1063). clone cannot be mirrored: a raw sandbox thread starts fresh
+// at an entry point instead of returning from the call. With the sandbox
+// runtime, SysExit is the sandbox's own builtin (it ends only the calling
+// thread); pthread handles it only for launchers that do not.
 const (
 	SysSchedYield    = 24
 	SysExit          = 60
@@ -27,7 +30,7 @@ const (
 	// is no longer used, the word is cleared and a futex wake is done on
 	// it (CLONE_CHILD_CLEARTID), which is how pthread_join waits. Returns
 	// the tid or -EAGAIN (thread limit), -ENOMEM, -EFAULT, -EINVAL.
-	SysThreadCreate = 0x1000
+	SysThreadCreate = 1056
 )
 
 // Launcher starts raw sandbox threads; the sandbox runtime provides it
