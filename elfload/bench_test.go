@@ -3,6 +3,7 @@ package elfload
 import (
 	"debug/elf"
 	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,18 +25,29 @@ func benchFile(b *testing.B, path string) int64 {
 
 // BenchmarkPlan opens each library and reads what a loader needs: program
 // headers, needed, soname, every dynamic symbol (name included) and every
-// relocation. SetBytes is the file size, so MB/s is "file bytes planned per
+// relocation. It also reports the ReadAt calls and bytes Parse makes. SetBytes is the file size, so MB/s is "file bytes planned per
 // second".
 func BenchmarkPlan(b *testing.B) {
 	for _, path := range benchLibs {
 		b.Run(filepath.Base(path), func(b *testing.B) {
 			b.SetBytes(benchFile(b, path))
 			b.ReportAllocs()
+			var reads, read int64
 			for b.Loop() {
-				f, err := Open(path)
+				osf, err := os.Open(path)
 				if err != nil {
 					b.Fatal(err)
 				}
+				fi, err := osf.Stat()
+				if err != nil {
+					b.Fatal(err)
+				}
+				cr := &countingReader{r: osf}
+				f, err := Parse(cr, fi.Size())
+				if err != nil {
+					b.Fatal(err)
+				}
+				reads, read = reads+cr.calls, read+cr.bytes
 				d := f.Dynamic
 				n := len(d.Needed) + len(d.Soname) + len(f.Segments)
 				for i := range d.Symbols.Len() {
@@ -49,10 +61,24 @@ func BenchmarkPlan(b *testing.B) {
 				if n == 0 {
 					b.Fatal("nothing read")
 				}
-				f.Close()
+				osf.Close()
 			}
+			b.ReportMetric(float64(reads)/float64(b.N), "reads/op")
+			b.ReportMetric(float64(read)/float64(b.N), "read-B/op")
 		})
 	}
+}
+
+// countingReader counts the ReadAt calls and bytes that Parse asks for.
+type countingReader struct {
+	r            io.ReaderAt
+	calls, bytes int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	c.calls++
+	c.bytes += int64(len(p))
+	return c.r.ReadAt(p, off)
 }
 
 // BenchmarkDebugELF does the equivalent of BenchmarkPlan with debug/elf:
