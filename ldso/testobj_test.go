@@ -1,0 +1,290 @@
+package ldso
+
+import (
+	"debug/elf"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"halite/ldso/internal/testobj"
+)
+
+var (
+	objOnce sync.Once
+	objDir  string
+	objErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if objDir != "" {
+		os.RemoveAll(objDir)
+	}
+	os.Exit(code)
+}
+
+// testObjects builds the C test objects once per test binary.
+func testObjects(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("no gcc")
+	}
+	objOnce.Do(func() {
+		objDir, objErr = os.MkdirTemp("", "ldso-testobj-")
+		if objErr == nil {
+			objErr = testobj.Build("testdata/src", objDir)
+		}
+	})
+	if objErr != nil {
+		t.Fatal(objErr)
+	}
+	return objDir
+}
+
+// loadTest loads bin/prog of the test objects, with dir as the current
+// directory (paths are relative, as a user would type them).
+func loadTest(t *testing.T, prog, libraryPath string) *Namespace {
+	t.Helper()
+	dir := testObjects(t)
+	cache, err := ReadCache("/etc/ld.so.cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := NewNamespace(Config{Cwd: dir, LibraryPath: libraryPath, Cache: cache, Interp: "/lib64/ld-linux-x86-64.so.2"})
+	if _, err := ns.LoadMain(filepath.Join(dir, "bin", prog)); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+func objectNamed(ns *Namespace, name string) *Object {
+	for _, o := range ns.Objects {
+		if o.Name == name {
+			return o
+		}
+	}
+	return nil
+}
+
+func TestSearchRules(t *testing.T) {
+	type check func(t *testing.T, ns *Namespace)
+	missing := func(name string) check {
+		return func(t *testing.T, ns *Namespace) {
+			if o := objectNamed(ns, name); o == nil || !o.Missing {
+				t.Errorf("%s: %+v, want a not-found placeholder", name, o)
+			}
+		}
+	}
+	found := func(name string, via Via, dirSuffix string) check {
+		return func(t *testing.T, ns *Namespace) {
+			o := objectNamed(ns, name)
+			if o == nil || o.Missing || o.Via != via || !strings.HasSuffix(o.Dir, dirSuffix) {
+				t.Errorf("%s: %+v, want found via %v in .../%s", name, o, via, dirSuffix)
+			}
+		}
+	}
+	llp := ""
+	tests := []struct {
+		prog, libraryPath string
+		checks            []check
+	}{
+		{"rpath_inherit", "", []check{found("libmid.so", ViaRPATH, "/mid/"), found("libleaf.so", ViaRPATH, "/deep/"),
+			func(t *testing.T, ns *Namespace) {
+				leaf := objectNamed(ns, "libleaf.so")
+				if leaf.Loader != objectNamed(ns, "libmid.so") || !strings.Contains(leaf.Path, "/bin/../deep/") {
+					t.Errorf("libleaf: loader %v path %s", leaf.Loader.Path, leaf.Path)
+				}
+			}}},
+		{"runpath_noinherit", "", []check{found("libmid.so", ViaRUNPATH, "/mid/"), missing("libleaf.so")}},
+		{"order_rpath", "LLP", []check{found("libpick.so", ViaRPATH, "/rp/")}},
+		{"order_runpath", "LLP", []check{found("libpick.so", ViaLibraryPath, "/llp/")}},
+		{"order_runpath", "", []check{found("libpick.so", ViaRUNPATH, "/rp/")}},
+		{"soname_reuse", "", []check{func(t *testing.T, ns *Namespace) {
+			user := objectNamed(ns, "libsonuser.so")
+			if len(user.Needed) == 0 || user.Needed[0].Via != ViaSoname || user.Needed[0].To != objectNamed(ns, "libsonreal.so") {
+				t.Errorf("libsonuser needs %+v, want libsonreal.so by soname", user.Needed)
+			}
+			for _, o := range ns.Objects {
+				if strings.HasSuffix(o.Path, "/libsonamed.so.1") {
+					t.Errorf("the decoy %s was loaded", o.Path)
+				}
+			}
+		}}},
+		{"dedup", "", []check{func(t *testing.T, ns *Namespace) {
+			d := objectNamed(ns, "libdup.so")
+			if d == nil || len(ns.Objects) != 4 {
+				t.Fatalf("objects %d, libdup %v", len(ns.Objects), d)
+			}
+			want := []string{"libdupsym.so", "libduphard.so"}
+			if strings.Join(d.Aliases, ",") != strings.Join(want, ",") {
+				t.Errorf("aliases %q, want %q", d.Aliases, want)
+			}
+			for _, e := range ns.Main.Needed[1:3] {
+				if e.Via != ViaFileID || e.To != d || e.Found != ViaRUNPATH {
+					t.Errorf("edge %s: %+v", e.Name, e)
+				}
+			}
+		}}},
+		{"missing", "", []check{missing("libnothere.so")}},
+		{"cycle", "", []check{func(t *testing.T, ns *Namespace) {
+			a, b := objectNamed(ns, "libcyca.so"), objectNamed(ns, "libcycb.so")
+			if a == nil || b == nil || a.Needed[0].To != b || a.Needed[0].Via != ViaLoadedName {
+				t.Errorf("cycle not closed: %+v %+v", a, b)
+			}
+		}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.prog+"/"+tc.libraryPath, func(t *testing.T) {
+			lp := tc.libraryPath
+			if lp == "LLP" {
+				lp = filepath.Join(testObjects(t), "llp")
+			}
+			_ = llp
+			ns := loadTest(t, tc.prog, lp)
+			for _, c := range tc.checks {
+				c(t, ns)
+			}
+		})
+	}
+}
+
+// bindingOf returns the binding of symbol name referenced from o.
+func bindingOf(t *testing.T, bs []Binding, from *Object, name string, typ elf.R_X86_64) Binding {
+	t.Helper()
+	for _, b := range bs {
+		if b.From == from && b.Symbol == name && (typ == 0 || b.Reloc.Type == typ) {
+			return b
+		}
+	}
+	t.Fatalf("no binding of %s from %s", name, from.Path)
+	return Binding{}
+}
+
+func TestBindRules(t *testing.T) {
+	t.Run("versions", func(t *testing.T) {
+		ns := loadTest(t, "ver_old", "")
+		bs := ns.Bind()
+		lib := objectNamed(ns, "libver.so")
+		foo := bindingOf(t, bs, ns.Main, "foo", 0)
+		v1 := lib.Dynamic().Symbols
+		if foo.Kind != BoundLookup || foo.Def.Object != lib || foo.VersionName() != "VER_1" || lib.Dynamic().Versym[foo.Def.Index] != 0x8002 || v1.At(foo.Def.Index).Name != "foo" {
+			t.Errorf("ver_old foo: %+v, want the hidden foo@VER_1", foo)
+		}
+		ns = loadTest(t, "ver_new", "")
+		bs = ns.Bind()
+		lib = objectNamed(ns, "libver.so")
+		foo = bindingOf(t, bs, ns.Main, "foo", 0)
+		if foo.Kind != BoundLookup || foo.VersionName() != "VER_2" || lib.Dynamic().Versym[foo.Def.Index] != 3 {
+			t.Errorf("ver_new foo: %+v, want foo@@VER_2", foo)
+		}
+		if errs := ns.CheckVersions(); len(errs) != 0 {
+			t.Errorf("ver_new: %v", errs)
+		}
+		ns = loadTest(t, "ver_missing", "")
+		errs := ns.CheckVersions()
+		if len(errs) != 1 || errs[0].Version != "VER_3" || errs[0].Object != ns.Main || !strings.Contains(errs[0].Error(), "version `VER_3' not found (required by ") {
+			t.Errorf("ver_missing: %v", errs)
+		}
+		baz := bindingOf(t, ns.Bind(), ns.Main, "baz", 0)
+		if baz.Kind != Unresolved || !strings.Contains(baz.Reason, "baz, version VER_3") {
+			t.Errorf("baz: %+v", baz)
+		}
+	})
+	t.Run("weak", func(t *testing.T) {
+		ns := loadTest(t, "weak", "")
+		b := bindingOf(t, ns.Bind(), ns.Main, "nowhere", 0)
+		if b.Kind != BoundWeakZero || b.Value != 0 {
+			t.Errorf("nowhere: %+v", b)
+		}
+	})
+	t.Run("interpose+copy", func(t *testing.T) {
+		ns := loadTest(t, "interpose", "")
+		bs := ns.Bind()
+		i1, i2 := objectNamed(ns, "libi1.so"), objectNamed(ns, "libi2.so")
+		if b := bindingOf(t, bs, i2, "which", 0); b.Def.Object != i1 {
+			t.Errorf("libi2's which -> %s, want libi1 (first in scope)", b.Def.Object.Path)
+		}
+		if b := bindingOf(t, bs, ns.Main, "shared_data", elf.R_X86_64_COPY); b.Def.Object != i2 {
+			t.Errorf("COPY shared_data -> %+v, want libi2 (the executable skipped)", b.Def.Object)
+		}
+		if b := bindingOf(t, bs, i2, "shared_data", 0); b.Def.Object != ns.Main {
+			t.Errorf("libi2's shared_data -> %s, want the executable's copy", b.Def.Object.Path)
+		}
+	})
+}
+
+// rtldMalloc are the functions ld.so looks up itself, in the main
+// program's name, once libc is relocated.
+var rtldMalloc = map[string]bool{"malloc": true, "calloc": true, "realloc": true, "free": true}
+
+// TestTestObjectsMatchGlibc compares halite with glibc on the test
+// objects: ldd output (with and without a library path), and, for the
+// programs that run, every binding LD_BIND_NOW=1 LD_DEBUG=bindings
+// reports (these are our own programs, so running them is fine).
+func TestTestObjectsMatchGlibc(t *testing.T) {
+	dir := testObjects(t)
+	for _, prog := range testobj.Programs {
+		for _, lp := range []string{"", filepath.Join(dir, "llp")} {
+			path := filepath.Join(dir, "bin", prog)
+			ns := loadTest(t, prog, lp)
+			cmd := exec.Command("ldd", path)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "LD_LIBRARY_PATH=" + lp}
+			out, _ := cmd.CombinedOutput()
+			var want []string
+			for _, l := range strings.Split(string(out), "\n") {
+				l = strings.TrimSpace(loadAddr.ReplaceAllString(l, ""))
+				if l != "" && !strings.HasPrefix(l, "linux-vdso.so.1") && !strings.Contains(l, "version `") {
+					want = append(want, l)
+				}
+			}
+			if got := haliteLddLines(ns); strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("%s (LD_LIBRARY_PATH=%q):\nglibc:\n\t%s\nhalite:\n\t%s", prog, lp, strings.Join(want, "\n\t"), strings.Join(got, "\n\t"))
+			}
+		}
+	}
+	for _, prog := range []string{"rpath_inherit", "order_rpath", "soname_reuse", "dedup", "ver_old", "ver_new", "weak", "interpose", "cycle"} {
+		t.Run("bind/"+prog, func(t *testing.T) {
+			tdir := t.TempDir()
+			cmd := exec.Command(filepath.Join(dir, "bin", prog))
+			cmd.Env = []string{"LD_BIND_NOW=1", "LD_DEBUG=bindings", "LD_DEBUG_OUTPUT=" + filepath.Join(tdir, "t")}
+			cmd.Run() // exit codes are the programs' answers, not errors
+			files, _ := filepath.Glob(filepath.Join(tdir, "t.*"))
+			if len(files) != 1 {
+				t.Fatalf("trace files %v", files)
+			}
+			b, _ := os.ReadFile(files[0])
+			ns := loadTest(t, prog, "")
+			ours := map[bindKey]string{}
+			for _, bd := range ns.Bind() {
+				if bd.Kind == BoundLookup {
+					ours[bindKey{bd.From.Path, bd.Symbol, bd.VersionName()}] = bd.Def.Object.Path
+				}
+			}
+			n := 0
+			for _, line := range strings.Split(string(b), "\n") {
+				m := reBinding.FindStringSubmatch(line)
+				if m == nil || m[1] == "linux-vdso.so.1" {
+					continue
+				}
+				from := m[1]
+				if from == "./"+prog || from == filepath.Join(dir, "bin", prog) {
+					from = ns.Main.Path
+				}
+				n++
+				got, ok := ours[bindKey{from, m[4], m[5]}]
+				if !ok && from == ns.Main.Path && rtldMalloc[m[4]] {
+					continue // ld.so's own lookup of libc's malloc (__rtld_malloc_init_real), not a relocation
+				}
+				if !ok || got != m[2] {
+					t.Errorf("glibc: %s: %s [%s] -> %s; halite: %q (found %v)", from, m[4], m[5], m[2], got, ok)
+				}
+			}
+			if n == 0 {
+				t.Error("glibc reported no binding")
+			}
+		})
+	}
+}
