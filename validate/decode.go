@@ -33,6 +33,7 @@ type inst struct {
 	mod    uint8
 	reg    int8 // ModRM.reg with REX.R
 	rm     int8 // ModRM.rm with REX.B (register form)
+	vreg   int8 // VEX.vvvv (GP destination of BMI instructions)
 	base   int8 // memory operand base, regNone if none, regRIP
 	index  int8 // memory operand index, regNone if none
 	mem    bool // has a memory operand
@@ -283,47 +284,12 @@ rex:
 			in.rm = int8(modrm&7) | int8(in.rex&1)<<3
 		} else {
 			in.mem = true
-			rm := modrm & 7
-			dispSize := 0
-			switch in.mod {
-			case 1:
-				dispSize = 1
-			case 2:
-				dispSize = 4
-			}
-			if rm == 4 {
-				if p >= end {
-					in.msg = "truncated instruction"
-					return stUnrecognized
-				}
-				sib := code[p]
-				p++
-				idx := int8((sib>>3)&7) | int8(in.rex&2)<<2
-				if idx != 4 {
-					in.index = idx
-				}
-				if sib&7 == 5 && in.mod == 0 {
-					dispSize = 4
-				} else {
-					in.base = int8(sib&7) | int8(in.rex&1)<<3
-				}
-			} else if rm == 5 && in.mod == 0 {
-				in.base = regRIP
-				dispSize = 4
-			} else {
-				in.base = int8(rm) | int8(in.rex&1)<<3
-			}
-			if p+dispSize > end {
+			q, ok := memOperand(code, p, end, modrm, in)
+			if !ok {
 				in.msg = "truncated instruction"
 				return stUnrecognized
 			}
-			switch dispSize {
-			case 1:
-				in.disp = int64(int8(code[p]))
-			case 4:
-				in.disp = int64(int32(uint32(code[p]) | uint32(code[p+1])<<8 | uint32(code[p+2])<<16 | uint32(code[p+3])<<24))
-			}
-			p += dispSize
+			p = q
 		}
 		if o.group != 0 {
 			g := &groups[o.group-1]
@@ -499,4 +465,50 @@ func isFSRead(b []byte) bool {
 		return false
 	}
 	return b[3]&0xc7 == 0x04 && b[4] == 0x25 && b[5] == 0 && b[6] == 0 && b[7] == 0 && b[8] == 0
+}
+
+// memOperand decodes the SIB byte and displacement of a memory operand
+// (ModRM mod != 3) starting at code[p], using in.rex; it fills in.base,
+// in.index and in.disp and returns the position after the displacement.
+func memOperand(code []byte, p, end int, modrm byte, in *inst) (int, bool) {
+	mod := modrm >> 6
+	rm := modrm & 7
+	dispSize := 0
+	switch mod {
+	case 1:
+		dispSize = 1
+	case 2:
+		dispSize = 4
+	}
+	if rm == 4 {
+		if p >= end {
+			return p, false
+		}
+		sib := code[p]
+		p++
+		idx := int8((sib>>3)&7) | int8(in.rex&2)<<2
+		if idx != 4 {
+			in.index = idx
+		}
+		if sib&7 == 5 && mod == 0 {
+			dispSize = 4
+		} else {
+			in.base = int8(sib&7) | int8(in.rex&1)<<3
+		}
+	} else if rm == 5 && mod == 0 {
+		in.base = regRIP
+		dispSize = 4
+	} else {
+		in.base = int8(rm) | int8(in.rex&1)<<3
+	}
+	if p+dispSize > end {
+		return p, false
+	}
+	switch dispSize {
+	case 1:
+		in.disp = int64(int8(code[p]))
+	case 4:
+		in.disp = int64(int32(uint32(code[p]) | uint32(code[p+1])<<8 | uint32(code[p+2])<<16 | uint32(code[p+3])<<24))
+	}
+	return p + dispSize, true
 }

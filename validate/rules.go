@@ -154,7 +154,7 @@ func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 	}
 	restricted := int8(regNone)
 	f := in.o.flags
-	if f&(fWReg|fWRM|fWOp|fWAX) == 0 {
+	if f&(fWReg|fWRM|fWOp|fWAX|fWV) == 0 {
 		return regNone
 	}
 	size := in.o.size
@@ -225,6 +225,9 @@ func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 	}
 	if f&fWOp != 0 {
 		w(int8(in.opc&7) | int8(in.rex&1)<<3)
+	}
+	if f&fWV != 0 {
+		w(in.vreg)
 	}
 	return restricted
 }

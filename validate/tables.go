@@ -44,6 +44,7 @@ const (
 	fNoBTMem            // forbidden with a memory operand (bt* with register offset)
 	fUnsupported        // non-temporal store or prefetch: NaCl reports "unsupported" and accepts
 	fReject             // decoded (length known) but not allowed; decoding goes on
+	fWV                 // writes the GP register named by VEX.vvvv
 )
 
 // op.imm
@@ -446,7 +447,6 @@ func build0F() {
 	set(f3, ops(0xb8), op{flags: gp | fWReg, size: szV, feat: feat(FeatPOPCNT)})
 	set(f3, ops(0xbc), op{flags: gp | fWReg, size: szV, feat: feat(FeatBMI1)})
 	set(f3, ops(0xbd), op{flags: gp | fWReg, size: szV, feat: feat(FeatLZCNT)})
-	set(f3, ops(0x90), op{})
 
 	// 0F AE: fences, mxcsr, fxsave
 	{
