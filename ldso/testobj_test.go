@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"halite/ldso/internal/testobj"
+	"halite/ldso/testobj"
 )
 
 var (

@@ -15,7 +15,7 @@ func TestBuild(t *testing.T) {
 	if d := os.Getenv("TESTOBJ_KEEP"); d != "" {
 		out = d
 	}
-	if err := Build("../../testdata/src", out); err != nil {
+	if err := Build("../testdata/src", out); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range Programs {
