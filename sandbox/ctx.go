@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -303,3 +304,20 @@ func childMask() uint64 {
 }
 
 var hasAVX = cpu.X86.HasAVX
+
+// hasFSGSBASE reports whether user code can execute wr{fs,gs}base (the
+// kernel enabled CR4.FSGSBASE): AT_HWCAP2 bit 1.
+func hasFSGSBASE() bool {
+	b, err := readAuxv()
+	if err != nil {
+		return false
+	}
+	for i := 0; i+16 <= len(b); i += 16 {
+		if binary.LittleEndian.Uint64(b[i:]) == 26 { // AT_HWCAP2
+			return binary.LittleEndian.Uint64(b[i+8:])&2 != 0
+		}
+	}
+	return false
+}
+
+func readAuxv() ([]byte, error) { return os.ReadFile("/proc/self/auxv") }

@@ -229,7 +229,7 @@ sigHandler:
 	JEQ untrusted
 	// %gs does not match the slot: never hand this thread to Go's
 	// handler (it would read g from sandbox memory); stop it.
-	MOVQ CX, CTX_FORGED(R11)
+	MOVQ $1, CTX_FORGED(R11)
 untrusted:
 	MOVLQSX DI, CX
 	MOVQ CX, CTX_SIGNO(R11)
