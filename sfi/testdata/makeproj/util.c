@@ -1,0 +1,2 @@
+#include "calc.h"
+long util_scale(long x) { return x * SCALE; }
