@@ -302,6 +302,10 @@ rex:
 				in.msg = "undefined or not allowed opcode extension"
 				return stUnrecognized
 			}
+			if mapID == map0F && opc == 0xae && in.mod == 3 && code[p-1]&7 != 0 {
+				in.msg = "fence with a non-canonical ModRM"
+				return stUnrecognized
+			}
 			if mapID == map1 && opc >= 0xd8 && opc <= 0xdf && in.mod == 3 {
 				ok, f := x87Reg(opc, code[p-1])
 				if !ok {

@@ -340,8 +340,10 @@ func buildX87() {
 // x87 instruction, and the feature it needs.
 func x87Reg(opc, modrm byte) (bool, Features) {
 	switch opc {
-	case 0xd8, 0xdc:
+	case 0xd8:
 		return true, FeatX87
+	case 0xdc:
+		return modrm < 0xd0 || modrm >= 0xe0, FeatX87
 	case 0xd9:
 		switch {
 		case modrm <= 0xcf, modrm == 0xd0, modrm == 0xe0, modrm == 0xe1, modrm == 0xe4, modrm == 0xe5,
@@ -412,7 +414,7 @@ func build0F() {
 		}
 		set(t, ops(0x18), op{flags: fModRM | fMemOnly, group: newGroup(p, [8]op{})})
 	}
-	set(t, ops(0x1f), op{flags: fModRM | fOpsize | fNo66W | fNoMem, kind: kNop})
+	set(t, ops(0x1f), op{flags: fModRM | fOpsize | fNo66W | fNoMem | fNoRexW, kind: kNop})
 	set(t, rng(0x40, 0x4f), op{flags: gp | fWReg | fNoZext, size: szV, feat: feat(FeatCMOV)})
 	set(t, rng(0x80, 0x8f), op{kind: kJcc32})
 	set(t, rng(0x90, 0x9f), op{flags: fModRM | fWRM, size: sz8})

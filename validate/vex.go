@@ -235,6 +235,10 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 		in.rex |= 0x40
 	}
 	o := op{flags: e.flags &^ (vWV | vLIG | vNoMd), imm: e.imm, size: szY, kind: e.kind}
+	if e.flags&vNoMd != 0 && vvvv != 0 {
+		in.msg = "VEX.vvvv must be 1111"
+		return stUnrecognized
+	}
 	if e.flags&vNoMd == 0 {
 		if p >= end {
 			in.msg = "truncated instruction"
