@@ -124,12 +124,13 @@ entry tpread
 
 # hostloop(n, nr): n host calls to call number 1040; returns n.
 entry hostloop
+	mov %rdi, %r12
 	mov %rdi, %rbx
 1:	mov %rbx, %rdi
 	hcall 1040
 	dec %rbx
 	jnz 1b
-	mov %rax, %rax
+	mov %r12, %rax
 	fret
 
 # echo(a..f): host call 1041 with six arguments; returns its result and

@@ -1,0 +1,188 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"halite/validate"
+)
+
+func TestManyThreads(t *testing.T) {
+	const n = 48
+	s := newTestSandbox(t, Config{MaxThreads: n}, "calls")
+	var calls sync.Map
+	s.Handle(1040, func(th *Thread, a *[6]uint64) int64 {
+		calls.Store(th.TID(), true)
+		return 0
+	})
+	stacks := make([]uint64, n)
+	for i := range stacks {
+		var err error
+		if stacks[i], err = s.Alloc(64<<10, 0, ProtRead|ProtWrite); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ths []*Thread
+	for i := 0; i < n; i++ {
+		th, err := s.Start(context.Background(), ThreadSpec{Entry: s.sym("hostloop"), Arg: 200, StackTop: stacks[i] + 64<<10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ths = append(ths, th)
+	}
+	// One more than MaxThreads is refused while they run (they may have
+	// finished already; only check the error kind when it fails).
+	if _, err := s.Start(context.Background(), ThreadSpec{Entry: s.sym("add"), StackTop: stacks[0] + 32<<10}); err != nil && !errors.Is(err, ErrThreadMax) {
+		t.Errorf("extra thread: %v", err)
+	}
+	for _, th := range ths {
+		if err := th.Wait(); err != nil || th.Result() != 200 {
+			t.Errorf("thread %d: %d, %v", th.TID(), th.Result(), err)
+		}
+	}
+	k := 0
+	calls.Range(func(any, any) bool { k++; return true })
+	if k != n {
+		t.Errorf("%d distinct threads made host calls, want %d", k, n)
+	}
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	s := newTestSandbox(t, Config{}, "calls")
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := uint64(0); i < 50; i++ {
+				r, err := s.Call(context.Background(), s.sym("add"), i, i)
+				if err != nil || r != 2*i {
+					t.Errorf("add(%d, %d) = %d, %v", i, i, r, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestSideBySideWithGC runs two sandboxes at once, each faulting and
+// computing in turn, while other goroutines churn the Go heap and force
+// collections. Meant for -race too.
+func TestSideBySideWithGC(t *testing.T) {
+	a := newTestSandbox(t, Config{}, "calls")
+	b := newTestSandbox(t, Config{}, "calls")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	stop := make(chan struct{})
+	var gcwg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		gcwg.Add(1)
+		go func() {
+			defer gcwg.Done()
+			var keep [][]byte
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				keep = append(keep, make([]byte, 64<<10))
+				if len(keep) > 64 {
+					keep = nil
+					runtime.GC()
+				}
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	for _, s := range []*testSandbox{a, b} {
+		for g := 0; g < 2; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 150 && ctx.Err() == nil; i++ {
+					if r, err := s.Call(ctx, s.sym("fib"), 20); err != nil || r != 6765 {
+						t.Errorf("fib: %d, %v", r, err)
+						return
+					}
+					if r, err := s.Call(ctx, s.sym("hostloop"), 20); err != nil || r != 20 {
+						t.Errorf("hostloop: %d, %v", r, err)
+						return
+					}
+				}
+			}()
+		}
+	}
+	// A third sandbox faults repeatedly meanwhile.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c := newTestSandbox(t, Config{}, "calls")
+		for i := 0; i < 200 && ctx.Err() == nil; i++ {
+			_, err := c.Call(ctx, c.sym("guardlow"))
+			var f *Fault
+			if !errors.As(err, &f) {
+				t.Errorf("fault: %v", err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	gcwg.Wait()
+	checkNoWX(t)
+}
+
+// TestNewCloseCycles: 1,000 New/Close cycles (each running a thread)
+// return mappings, threads and goroutines to the baseline.
+func TestNewCloseCycles(t *testing.T) {
+	n := 1000
+	if testing.Short() {
+		n = 100
+	}
+	cycle := func() {
+		s, err := New(Config{Validate: validate.Options{Profile: validate.Halite, Features: validate.HostFeatures()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MapCode(s.Base()+codeOff, objs["calls"].code); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := s.Call(context.Background(), s.Base()+codeOff+objs["calls"].syms["add"], 1, 2); err != nil || r != 3 {
+			t.Fatalf("add: %d, %v", r, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cycle()
+	runtime.GC()
+	maps, tasks, gs := countMaps(t), countTasks(t), runtime.NumGoroutine()
+	for i := 0; i < n; i++ {
+		cycle()
+	}
+	var m2, t2, g2 int
+	for try := 0; try < 100; try++ {
+		m2, t2, g2 = countMaps(t), countTasks(t), runtime.NumGoroutine()
+		if m2 <= maps && t2 <= tasks+2 && g2 <= gs {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Go may start an extra OS thread or two for blocking syscalls; raw
+	// threads would grow with n.
+	if m2 > maps || t2 > tasks+2 || g2 > gs {
+		t.Errorf("after %d cycles: maps %d -> %d, tasks %d -> %d, goroutines %d -> %d", n, maps, m2, tasks, t2, gs, g2)
+	}
+	global.mu.Lock()
+	live := global.live
+	global.mu.Unlock()
+	if live != 0 {
+		t.Errorf("%d thread slots still in use", live)
+	}
+}
