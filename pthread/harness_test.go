@@ -16,6 +16,23 @@ var harness struct {
 	err  error
 }
 
+var tmp struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// testDir is a temporary directory shared by the package's tests, removed
+// by TestMain.
+func testDir(tb testing.TB) string {
+	tb.Helper()
+	tmp.once.Do(func() { tmp.dir, tmp.err = os.MkdirTemp("", "halite-pthread-test") })
+	if tmp.err != nil {
+		tb.Fatal(tmp.err)
+	}
+	return tmp.dir
+}
+
 // buildHarness compiles testdata/tlsharness into a temporary directory
 // shared by the package's tests and writes the runtime object's code there.
 func buildHarness(tb testing.TB) (bin, code string) {
@@ -24,11 +41,7 @@ func buildHarness(tb testing.TB) (bin, code string) {
 		tb.Skip("gcc not installed (scripts/setup installs it)")
 	}
 	harness.once.Do(func() {
-		dir, err := os.MkdirTemp("", "halite-pthread-harness")
-		if err != nil {
-			harness.err = err
-			return
-		}
+		dir := testDir(tb)
 		harness.dir = dir
 		out, err := exec.Command("gcc", "-O2", "-o", filepath.Join(dir, "harness"),
 			"testdata/tlsharness/main.c", "testdata/tlsharness/call.S").CombinedOutput()
@@ -46,8 +59,8 @@ func buildHarness(tb testing.TB) (bin, code string) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if harness.dir != "" {
-		os.RemoveAll(harness.dir)
+	if tmp.dir != "" {
+		os.RemoveAll(tmp.dir)
 	}
 	os.Exit(code)
 }

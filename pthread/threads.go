@@ -256,11 +256,17 @@ func (ts *Threads) Live() int {
 // the calling raw thread (its stack is then free; reaping follows).
 var ErrExit = errors.New("pthread: thread exit")
 
-// HostCall services one thread-related host call made by thread self.
-// handled is false for call numbers this package does not own. For
-// SysExit it records the status and returns ErrExit: the caller must then
-// end the raw thread instead of returning to it.
-func (ts *Threads) HostCall(self *Thread, nr int, a *[6]uint64) (ret int64, handled bool, err error) {
+// HostCall services one thread-related host call made by thread self (nil
+// for a thread not started through ts: gettid, set_tid_address and exit
+// then fail with -ESRCH). ctx ends blocking calls (the calling thread's
+// stop context); ts's own context does too. handled is false for call
+// numbers this package does not own. For SysExit it records the status
+// and returns ErrExit: the caller must then end the raw thread instead of
+// returning to it.
+func (ts *Threads) HostCall(ctx context.Context, self *Thread, nr int, a *[6]uint64) (ret int64, handled bool, err error) {
+	if self == nil && (nr == SysGettid || nr == SysSetTidAddress || nr == SysExit) {
+		return -eSRCH, true, nil
+	}
 	switch nr {
 	case SysGettid:
 		return int64(self.tid), true, nil
@@ -268,7 +274,12 @@ func (ts *Threads) HostCall(self *Thread, nr int, a *[6]uint64) (ret int64, hand
 		runtime.Gosched()
 		return 0, true, nil
 	case SysFutex:
-		return ts.fut.Call(ts.ctx, a), true, nil
+		if ctx == nil || ctx == context.Background() {
+			return ts.fut.Call(ts.ctx, a), true, nil
+		}
+		ctx, stop := mergeDone(ctx, ts.ctx)
+		defer stop()
+		return ts.fut.Call(ctx, a), true, nil
 	case SysSetTidAddress:
 		if a[0]%4 != 0 {
 			// Linux accepts any address and faults later; we refuse
@@ -306,4 +317,11 @@ func (ts *Threads) HostCall(self *Thread, nr int, a *[6]uint64) (ret int64, hand
 func (ts *Threads) Close() {
 	ts.cancel()
 	ts.wg.Wait()
+}
+
+// mergeDone returns a context cancelled when either a or b is.
+func mergeDone(a, b context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(a)
+	stop := context.AfterFunc(b, cancel)
+	return ctx, func() { stop(); cancel() }
 }

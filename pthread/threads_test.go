@@ -51,7 +51,7 @@ func (l *fakeLauncher) Launch(ctx context.Context, entry, arg, stackTop, fs uint
 			if self == nil {
 				panic("host call from unknown thread")
 			}
-			ret, handled, err := l.ts.HostCall(self, nr, &a)
+			ret, handled, err := l.ts.HostCall(ctx, self, nr, &a)
 			if errors.Is(err, ErrExit) {
 				panic(errThreadExited)
 			}
