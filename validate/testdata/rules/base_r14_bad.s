@@ -1,0 +1,4 @@
+# rule: bad-base-register
+# want: invalid bad-base-register @0x0
+.text
+add %eax, (%r14)

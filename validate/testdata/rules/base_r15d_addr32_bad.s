@@ -1,0 +1,4 @@
+# rule: bad-base-register
+# want: invalid bad-base-register|unrecognized-instruction @0x0
+.text
+mov (%r15d), %eax

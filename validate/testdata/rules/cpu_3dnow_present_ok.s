@@ -1,0 +1,5 @@
+# rule: cpu-feature
+# want: valid
+# features: 3dnow
+.text
+pfadd %mm0, %mm1

@@ -1,0 +1,5 @@
+# rule: cpu-feature
+# want: valid
+# features: avx2
+.text
+vpaddd %ymm0, %ymm1, %ymm2

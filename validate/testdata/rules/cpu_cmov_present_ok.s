@@ -1,0 +1,5 @@
+# rule: cpu-feature
+# want: valid
+# features: cmov
+.text
+cmove %eax, %ebx

@@ -1,0 +1,5 @@
+# rule: cpu-feature
+# want: valid
+# features: movbe
+.text
+movbe (%r15), %eax

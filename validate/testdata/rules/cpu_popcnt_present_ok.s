@@ -1,0 +1,5 @@
+# rule: cpu-feature
+# want: valid
+# features: popcnt
+.text
+popcnt %eax, %ebx

@@ -1,0 +1,5 @@
+# rule: forbidden-instruction
+# want: invalid forbidden-instruction|unrecognized-instruction|segment-prefix @0x0
+.text
+1: .byte 0x2e
+loop 1b

@@ -1,0 +1,4 @@
+# rule: forbidden-instruction
+# want: invalid forbidden-instruction|unrecognized-instruction @0x0
+.text
+sysexit

@@ -1,0 +1,4 @@
+# rule: unmasked-indirect-jump
+# want: invalid @0x0
+.text
+call *%rdx

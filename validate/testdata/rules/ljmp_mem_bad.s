@@ -1,0 +1,4 @@
+# rule: forbidden-instruction
+# want: invalid forbidden-instruction|unrecognized-instruction|unmasked-indirect-jump @0x0
+.text
+ljmp *(%r15)

@@ -1,0 +1,4 @@
+# rule: rbp-sandboxing
+# want: invalid
+.text
+mov %eax, %ebp

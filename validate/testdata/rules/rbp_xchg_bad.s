@@ -1,0 +1,4 @@
+# rule: rbp-sandboxing
+# want: invalid rbp-sandboxing|rbp-partial-write @0x0
+.text
+xchg %rax, %rbp

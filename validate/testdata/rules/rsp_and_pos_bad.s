@@ -1,0 +1,4 @@
+# rule: rsp-sandboxing
+# want: invalid rsp-sandboxing|rsp-partial-write @0x0
+.text
+and $1, %rsp

@@ -1,0 +1,4 @@
+# rule: rsp-partial-write
+# want: invalid rsp-partial-write|rsp-sandboxing @0x0
+.text
+add $1, %spl

@@ -1,0 +1,4 @@
+# rule: bad-base-register
+# want: invalid bad-base-register|bad-index-register|unrecognized-instruction|forbidden-instruction @0x0
+.text
+scas %es:(%rdi), %al
