@@ -19,10 +19,11 @@ import (
 //go:embed driver/driver.c
 var driverSource []byte
 
-// Flags the native build compiles every module with: position-independent,
-// freestanding (modules use no libc, as under `halite cc`), no stack
+// ModuleCFlags are the toolchain arguments every module is built with (by
+// gcc natively, by `halite cc` for the sandbox): a shared object,
+// position-independent, freestanding (modules use no libc), no stack
 // protector, no loop-to-memcpy conversion (there is no memcpy to call).
-var nativeCFlags = []string{"-shared", "-fPIC", "-O2", "-nostdlib", "-ffreestanding",
+var ModuleCFlags = []string{"-shared", "-fPIC", "-O2", "-nostdlib", "-ffreestanding",
 	"-fno-tree-loop-distribute-patterns", "-fno-stack-protector", "-fcf-protection=none", "-Wall", "-Wno-unused-function"}
 
 // buildVersion changes whenever the way scenarios are built changes, so
@@ -42,6 +43,57 @@ func DefaultCacheDir() (string, error) {
 	return filepath.Join(d, "halite", "conformance"), nil
 }
 
+// Toolchain compiles and links one module from gcc-style arguments (all
+// paths absolute). The native backend uses GCC; halite's uses `halite cc`
+// (HaliteCC), with exactly the same arguments.
+type Toolchain interface {
+	// Name and Version identify the toolchain in cache keys.
+	Name() string
+	Version(ctx context.Context) (string, error)
+	// Run compiles and links; dir is a scratch directory it may use.
+	Run(ctx context.Context, dir string, args []string) error
+}
+
+// GCC is the host's gcc.
+type GCC struct{ Path string }
+
+func (g GCC) path() string {
+	if g.Path != "" {
+		return g.Path
+	}
+	return "gcc"
+}
+
+// Name is "gcc".
+func (g GCC) Name() string { return "gcc" }
+
+// Version is the first line of gcc --version.
+func (g GCC) Version(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, g.path(), "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("running %s --version: %w", g.path(), err)
+	}
+	return strings.SplitN(string(out), "\n", 2)[0], nil
+}
+
+// Run runs gcc with args in dir.
+func (g GCC) Run(ctx context.Context, dir string, args []string) error {
+	return run(ctx, dir, g.path(), args...)
+}
+
+// Builder turns a scenario into a directory of built modules and links,
+// cached by a hash of everything that goes into the build.
+type Builder struct {
+	Toolchain Toolchain
+	CacheDir  string // DefaultCacheDir() if empty
+	// Kind names the cache subdirectory ("native", "halite").
+	Kind string
+
+	once    sync.Once
+	version string
+	err     error
+}
+
 // Native is the reference backend: it builds scenarios with gcc and runs
 // them with the native driver through the host's glibc.
 type Native struct {
@@ -52,6 +104,7 @@ type Native struct {
 	driver    string
 	driverErr error
 	ccVersion string
+	builder   *Builder
 }
 
 // Name is "glibc".
@@ -81,6 +134,7 @@ func (n *Native) setup(ctx context.Context) error {
 			return
 		}
 		n.ccVersion = strings.SplitN(string(out), "\n", 2)[0]
+		n.builder = &Builder{Toolchain: GCC{Path: n.cc()}, CacheDir: n.CacheDir, Kind: "native"}
 		dir, err := n.cacheDir()
 		if err != nil {
 			n.driverErr = err
@@ -147,12 +201,13 @@ func run(ctx context.Context, dir, name string, args ...string) error {
 }
 
 // step is one command of a scenario build, with the files it needs written
-// first. The list of steps is hashed to form the cache key.
+// first. The list of steps is hashed to form the cache key. In argv, "@/"
+// stands for the build directory (so the key does not depend on it).
 type step struct {
 	files map[string]string // relative path -> contents
-	argv  []string
-	dir   string // relative directory to create (for a module output)
-	link  *Link  // install a link instead of running argv
+	argv  []string          // toolchain arguments
+	dir   string            // relative directory to create (for a module output)
+	link  *Link             // install a link instead of running argv
 }
 
 // Build builds s natively (or finds it in the cache) and returns the
@@ -161,29 +216,44 @@ func (n *Native) Build(ctx context.Context, s *Scenario) (string, error) {
 	if err := n.setup(ctx); err != nil {
 		return "", err
 	}
-	steps, err := n.plan(s)
-	if err != nil {
-		return "", err
+	return n.builder.Build(ctx, s)
+}
+
+// Build builds s with the builder's toolchain (or finds it in the cache) and
+// returns the directory holding the installed modules and links, where the
+// operations must run.
+func (b *Builder) Build(ctx context.Context, s *Scenario) (string, error) {
+	b.once.Do(func() { b.version, b.err = b.Toolchain.Version(ctx) })
+	if b.err != nil {
+		return "", b.err
 	}
+	steps := plan(s)
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n", buildVersion, n.ccVersion)
+	fmt.Fprintf(h, "%s\n%s\n%s\n", buildVersion, b.Toolchain.Name(), b.version)
 	for _, st := range steps {
 		fmt.Fprintf(h, "step %q %q %v\n", st.dir, st.argv, st.link)
 		for _, k := range sortedKeys(st.files) {
 			fmt.Fprintf(h, "file %q %d\n%s\n", k, len(st.files[k]), st.files[k])
 		}
 	}
-	dir, err := n.cacheDir()
-	if err != nil {
-		return "", err
+	dir := b.CacheDir
+	if dir == "" {
+		var err error
+		if dir, err = DefaultCacheDir(); err != nil {
+			return "", err
+		}
 	}
-	final := filepath.Join(dir, "scn", s.Name+"-"+hex.EncodeToString(h.Sum(nil))[:20])
+	kind := b.Kind
+	if kind == "" {
+		kind = b.Toolchain.Name()
+	}
+	final := filepath.Join(dir, kind, s.Name+"-"+hex.EncodeToString(h.Sum(nil))[:20])
 	runDir := filepath.Join(final, "run")
 	if _, err := os.Stat(runDir); err == nil {
 		return runDir, nil
 	}
-	err = buildAtomically(final, func(tmp string) error {
-		for _, d := range []string{"run", "src", "stub", "linkonly"} {
+	err := buildAtomically(final, func(tmp string) error {
+		for _, d := range []string{"run", "src", "stub", "linkonly", "scratch"} {
 			if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
 				return err
 			}
@@ -200,40 +270,48 @@ func (n *Native) Build(ctx context.Context, s *Scenario) (string, error) {
 				}
 			}
 			if st.link != nil {
-				p := filepath.Join(tmp, "run", st.link.Path)
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					return err
-				}
-				switch st.link.Kind {
-				case "hardlink":
-					err = os.Link(filepath.Join(tmp, "run", st.link.Target), p)
-				case "symlink":
-					err = os.Symlink(st.link.Target, p)
-				case "copy":
-					var b []byte
-					if b, err = os.ReadFile(filepath.Join(tmp, "run", st.link.Target)); err == nil {
-						err = os.WriteFile(p, b, 0o755)
-					}
-				case "file":
-					err = os.WriteFile(p, []byte(st.link.Target+"\n"), 0o644)
-				}
-				if err != nil {
+				if err := installLink(tmp, st.link); err != nil {
 					return fmt.Errorf("scenario %s: %w", s.Name, err)
 				}
 				continue
 			}
-			if len(st.argv) > 0 {
-				if err := run(ctx, tmp, st.argv[0], st.argv[1:]...); err != nil {
-					return fmt.Errorf("scenario %s: %w", s.Name, err)
-				}
+			args := make([]string, len(st.argv))
+			for i, a := range st.argv {
+				args[i] = strings.ReplaceAll(a, "@/", tmp+"/")
+			}
+			if err := b.Toolchain.Run(ctx, filepath.Join(tmp, "scratch"), args); err != nil {
+				return fmt.Errorf("scenario %s: %w", s.Name, err)
 			}
 		}
-		return nil
+		return os.RemoveAll(filepath.Join(tmp, "scratch"))
 	})
 	if err != nil {
 		return "", err
 	}
 	return runDir, nil
+}
+
+// installLink creates a symlink, hard link, copy or text file in tmp/run.
+func installLink(tmp string, l *Link) error {
+	p := filepath.Join(tmp, "run", l.Path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	switch l.Kind {
+	case "hardlink":
+		return os.Link(filepath.Join(tmp, "run", l.Target), p)
+	case "symlink":
+		return os.Symlink(l.Target, p)
+	case "copy":
+		b, err := os.ReadFile(filepath.Join(tmp, "run", l.Target))
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(p, b, 0o755)
+	case "file":
+		return os.WriteFile(p, []byte(l.Target+"\n"), 0o644)
+	}
+	return fmt.Errorf("unknown link kind %q", l.Kind)
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -261,7 +339,7 @@ func outPath(m *Module) string {
 // needs when they are built already; a dependency cycle or a missing or
 // renamed dependency is linked against a stub with the right soname) and
 // lists the commands.
-func (n *Native) plan(s *Scenario) ([]step, error) {
+func plan(s *Scenario) []step {
 	var steps []step
 	built := map[*Module]bool{}
 	stubs := map[string]string{} // needed name -> stub path
@@ -290,11 +368,11 @@ func (n *Native) plan(s *Scenario) ([]step, error) {
 		src := Generate(s.Name, m)
 		base := fmt.Sprintf("src/m%d", len(steps))
 		st := step{files: map[string]string{base + ".c": src.C}, dir: filepath.Dir(outPath(m))}
-		argv := append([]string{n.cc()}, nativeCFlags...)
-		argv = append(argv, "-o", outPath(m), base+".c")
+		argv := append([]string(nil), ModuleCFlags...)
+		argv = append(argv, "-o", "@/"+outPath(m), "@/"+base+".c")
 		if src.Map != "" {
 			st.files[base+".map"] = src.Map
-			argv = append(argv, "-Wl,--version-script="+base+".map")
+			argv = append(argv, "-Wl,--version-script=@/"+base+".map")
 		}
 		for _, f := range src.LDFlags {
 			argv = append(argv, "-Wl,"+f)
@@ -304,9 +382,9 @@ func (n *Native) plan(s *Scenario) ([]step, error) {
 			d := s.LinkTarget(need)
 			switch {
 			case d != nil && d != m && built[d] && d.Soname == need:
-				argv = append(argv, outPath(d))
+				argv = append(argv, "@/"+outPath(d))
 			case d != nil && d != m && built[d]:
-				argv = append(argv, "-L"+filepath.Dir(outPath(d)), "-l:"+need)
+				argv = append(argv, "-L@/"+filepath.Dir(outPath(d)), "-l:"+need)
 			default:
 				sp, ok := stubs[need]
 				if !ok {
@@ -314,10 +392,10 @@ func (n *Native) plan(s *Scenario) ([]step, error) {
 					stubs[need] = sp
 					steps = append(steps, step{
 						files: map[string]string{"src/empty.c": "/* an empty stub library */\n"},
-						argv:  []string{n.cc(), "-shared", "-nostdlib", "-o", sp, "src/empty.c", "-Wl,-soname=" + need},
+						argv:  append(append([]string(nil), ModuleCFlags...), "-o", "@/"+sp, "@/src/empty.c", "-Wl,-soname="+need),
 					})
 				}
-				argv = append(argv, sp)
+				argv = append(argv, "@/"+sp)
 			}
 		}
 		st.argv = argv
@@ -328,7 +406,7 @@ func (n *Native) plan(s *Scenario) ([]step, error) {
 		l := s.Links[i]
 		steps = append(steps, step{link: &l})
 	}
-	return steps, nil
+	return steps
 }
 
 // Run builds s and runs its operations with the native driver, returning
