@@ -313,9 +313,6 @@ func (s *Sandbox) accessible(lo, hi uint64) uint64 {
 
 // setRegion records [lo, hi) with prot (or removes it when remove).
 func (s *Sandbox) setRegion(lo, hi uint64, prot Prot, code, remove bool) {
-	if prot != ProtNone || code {
-		// accounted below
-	}
 	s.committed -= s.accessible(lo, hi)
 	i, j := s.overlapping(lo, hi)
 	var out []region
@@ -323,9 +320,6 @@ func (s *Sandbox) setRegion(lo, hi uint64, prot Prot, code, remove bool) {
 		r := s.regions[k]
 		if r.start < lo {
 			out = append(out, region{r.start, lo, r.prot, r.code})
-		}
-		if !remove && k == j-1 || (!remove && i == j) {
-			// placeholder; inserted after the loop
 		}
 		if r.end > hi {
 			out = append(out, region{hi, r.end, r.prot, r.code})
@@ -468,11 +462,11 @@ func (s *Sandbox) Alloc(size, align uint64, prot Prot) (uint64, error) {
 		return 0, fmt.Errorf("sandbox: alloc %#x bytes: %w", size, ErrRange)
 	}
 	size = (size + pageSize - 1) &^ (pageSize - 1)
-	if align < pageSize {
-		align = pageSize
-	}
 	if align&(align-1) != 0 || align > Size {
 		return 0, fmt.Errorf("sandbox: alloc: alignment %#x: %w", align, ErrAlign)
+	}
+	if align < pageSize {
+		align = pageSize
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
