@@ -28,6 +28,7 @@ var Programs = []string{
 	"interpose",         // libi1's which() interposes libi2's; copy relocation of shared_data
 	"missing",           // libnothere.so not found
 	"cycle",             // libcyca.so and libcycb.so need each other
+	"nodeflib",          // DF_1_NODEFLIB: libc.so.6 not taken from the cache or default dirs
 }
 
 // Build compiles the sources in src (ldso/testdata/src) into out, which
@@ -92,6 +93,8 @@ func Build(src, out string) error {
 		{"gcc", "-shared", "-fPIC", "-o", "lib/libcyca.so", s("leaf.c"), "-Lstub", "-Wl,--no-as-needed", "-lcycb"},
 		{"gcc", "-shared", "-fPIC", "-o", "lib/libcycb.so", s("mid.c"), "-Llib", "-lcyca"},
 		{"gcc", "-o", "bin/cycle", s("callmid.c"), "-Llib", "-lcycb", rpath, libRun},
+		// DF_1_NODEFLIB.
+		{"gcc", "-o", "bin/nodeflib", s("weak_main.c"), "-Wl,-z,nodefaultlib"},
 	}
 	for _, st := range steps {
 		cmd := exec.Command(st[0], st[1:]...)
