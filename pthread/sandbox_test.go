@@ -327,3 +327,22 @@ func BenchmarkThreadCreateJoin(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "us/op")
 }
+
+// BenchmarkRawThreadCreateJoin: the sandbox's raw thread start+wait alone
+// (no TCB or TLS), for what pthread adds on top.
+func BenchmarkRawThreadCreateJoin(b *testing.B) {
+	e := newSandboxEnv(b, Config{})
+	stk := e.alloc(b, 64<<10)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		th, err := e.s.Start(context.Background(), sandbox.ThreadSpec{Entry: e.syms["exit_now"], StackTop: stk + 64<<10})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := th.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "us/op")
+}

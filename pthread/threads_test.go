@@ -214,6 +214,9 @@ func TestThreadsTLSAndJoin(t *testing.T) {
 		t.Errorf("%d threads not reaped", e.ts.Live())
 	}
 	// Every TLS allocation is freed: only the tid words remain.
+	if err := e.tls.Trim(); err != nil {
+		t.Fatal(err)
+	}
 	if n := e.a.liveCount(); n != 1 {
 		t.Errorf("%d allocations live, want 1: %v", n, e.a.liveList())
 	}
@@ -285,6 +288,9 @@ func TestThreadHostCalls(t *testing.T) {
 	if _, err := e.ts.Start(0x20040, 0, 0x1000, 2); err == nil {
 		t.Errorf("misaligned tid address accepted")
 	}
+	if err := e.tls.Trim(); err != nil {
+		t.Fatal(err)
+	}
 	if n := e.a.liveCount(); n != 1 {
 		t.Errorf("%d allocations live, want 1: %v", n, e.a.liveList())
 	}
@@ -327,6 +333,9 @@ func TestExitJoinUnderLoad(t *testing.T) {
 	e.ts.Close() // waits until every thread is reaped
 	if e.ts.Live() != 0 {
 		t.Errorf("%d threads live", e.ts.Live())
+	}
+	if err := e.tls.Trim(); err != nil {
+		t.Fatal(err)
 	}
 	if n := e.a.liveCount(); n != 1 {
 		t.Errorf("%d allocations live, want 1", n)

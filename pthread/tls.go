@@ -158,6 +158,51 @@ type TLS struct {
 	staticSize uint64 // fixed when the first thread is created; 0 before
 	threads    map[*ThreadTLS]struct{}
 	tcbSize    uint64
+
+	// cache keeps freed thread areas, DTVs and blocks for reuse, by
+	// (size, align), at most maxCached of each: thread create+join then
+	// costs no mmap/munmap. Reused memory is not zero; everything the
+	// runtime promises (TCB words, reserved area, images, tbss, DTV) is
+	// rewritten.
+	cache map[[2]uint64][]uint64
+}
+
+const maxCached = 32
+
+// alloc takes memory from the cache or from mem; r.mu is held.
+func (r *TLS) alloc(size, align uint64) (addr uint64, reused bool, err error) {
+	k := [2]uint64{size, align}
+	if c := r.cache[k]; len(c) > 0 {
+		addr = c[len(c)-1]
+		r.cache[k] = c[:len(c)-1]
+		return addr, true, nil
+	}
+	addr, err = r.mem.Alloc(size, align)
+	return addr, false, err
+}
+
+// free returns memory to the cache or to mem; r.mu is held.
+func (r *TLS) free(addr, size, align uint64) error {
+	k := [2]uint64{size, align}
+	if c := r.cache[k]; len(c) < maxCached {
+		r.cache[k] = append(c, addr)
+		return nil
+	}
+	return r.mem.Free(addr, size)
+}
+
+// Trim releases the memory kept for reuse.
+func (r *TLS) Trim() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for k, c := range r.cache {
+		for _, a := range c {
+			errs = append(errs, r.mem.Free(a, k[0]))
+		}
+	}
+	clear(r.cache)
+	return errors.Join(errs...)
 }
 
 // NewTLS returns an empty TLS runtime that allocates from mem.
@@ -172,6 +217,7 @@ func NewTLS(mem Memory, cfg Config) (*TLS, error) {
 		modules: []*Module{nil},
 		threads: map[*ThreadTLS]struct{}{},
 		tcbSize: tcbFixed + c.TCBReserved,
+		cache:   map[[2]uint64][]uint64{},
 	}, nil
 }
 
@@ -345,7 +391,7 @@ type ThreadTLS struct {
 	freed  bool
 }
 
-type span struct{ addr, size uint64 }
+type span struct{ addr, size, align uint64 }
 
 // TP is the thread pointer: the value for %fs, the address of the TCB.
 func (t *ThreadTLS) TP() uint64 { return t.tp }
@@ -366,12 +412,21 @@ func (r *TLS) NewThread() (*ThreadTLS, error) {
 		}
 	}
 	size := r.staticSize + alignUp(r.tcbSize, 16)
-	base, err := r.mem.Alloc(size, r.cfg.MaxStaticAlign)
+	base, reused, err := r.alloc(size, r.cfg.MaxStaticAlign)
 	if err != nil {
 		return nil, fmt.Errorf("pthread: allocating %d bytes of thread TLS: %w", size, err)
 	}
 	t := &ThreadTLS{base: base, size: size, tp: base + r.staticSize, blocks: map[int]span{}}
-	if err := t.init(r); err != nil {
+	if reused && r.cfg.TCBReserved > 0 {
+		// The reserved TCB area starts zeroed, as in a fresh mapping.
+		if err = writeImage(r.mem, t.tp+tcbFixed, Template{Memsz: r.cfg.TCBReserved}); err != nil {
+			err = fmt.Errorf("pthread: clearing the TCB at %#x: %w", t.tp, err)
+		}
+	}
+	if err == nil {
+		err = t.init(r)
+	}
+	if err != nil {
 		t.release(r)
 		return nil, err
 	}
@@ -415,7 +470,7 @@ func (t *ThreadTLS) growDTV(r *TLS, want int, gen uint64) error {
 		slots = max(r.cfg.MaxModules, want)
 	}
 	size := uint64(slots+2) * 8
-	addr, err := r.mem.Alloc(size, 16)
+	addr, _, err := r.alloc(size, 16)
 	if err != nil {
 		return fmt.Errorf("allocating a DTV of %d slots: %w", slots, err)
 	}
@@ -424,22 +479,22 @@ func (t *ThreadTLS) growDTV(r *TLS, want int, gen uint64) error {
 	if t.dtv != 0 {
 		old := make([]byte, uint64(t.dtvCap+1)*8)
 		if err := r.mem.Read(t.dtv, old); err != nil {
-			_ = r.mem.Free(addr, size)
+			_ = r.free(addr, size, 16)
 			return fmt.Errorf("reading the DTV at %#x: %w", t.dtv, err)
 		}
 		copy(buf[8:], old)
 	}
 	binary.LittleEndian.PutUint64(buf[8:], gen)
 	if err := r.mem.Write(addr, buf); err != nil {
-		_ = r.mem.Free(addr, size)
+		_ = r.free(addr, size, 16)
 		return fmt.Errorf("writing the DTV at %#x: %w", addr, err)
 	}
 	if t.dtv != 0 {
 		if err := r.mem.StoreUint64(t.tp+8, addr+8); err != nil {
-			_ = r.mem.Free(addr, size)
+			_ = r.free(addr, size, 16)
 			return fmt.Errorf("installing the DTV in the TCB at %#x: %w", t.tp, err)
 		}
-		t.oldDTVs = append(t.oldDTVs, span{t.dtv - 8, uint64(t.dtvCap+2) * 8})
+		t.oldDTVs = append(t.oldDTVs, span{t.dtv - 8, uint64(t.dtvCap+2) * 8, 16})
 	}
 	t.dtv, t.dtvCap = addr+8, slots
 	return nil
@@ -462,11 +517,11 @@ func (t *ThreadTLS) addModule(r *TLS, m *Module, gen uint64) error {
 		if size == 0 {
 			size = 1
 		}
-		a, err := r.mem.Alloc(size, m.align)
+		a, _, err := r.alloc(size, m.align)
 		if err != nil {
 			return fmt.Errorf("allocating a TLS block of %d bytes (align %d): %w", m.tmpl.Memsz, m.align, err)
 		}
-		t.blocks[m.id] = span{a, size}
+		t.blocks[m.id] = span{a, size, m.align}
 		block = a + mis
 	}
 	if err := writeImage(r.mem, block, m.tmpl); err != nil {
@@ -485,7 +540,7 @@ func (t *ThreadTLS) addModule(r *TLS, m *Module, gen uint64) error {
 
 func (t *ThreadTLS) dropBlock(r *TLS, id int) {
 	if b, ok := t.blocks[id]; ok {
-		_ = r.mem.Free(b.addr, b.size)
+		_ = r.free(b.addr, b.size, b.align)
 		delete(t.blocks, id)
 	}
 }
@@ -557,17 +612,17 @@ func (t *ThreadTLS) release(r *TLS) error {
 	var errs []error
 	for id := range t.blocks {
 		b := t.blocks[id]
-		errs = append(errs, r.mem.Free(b.addr, b.size))
+		errs = append(errs, r.free(b.addr, b.size, b.align))
 	}
 	t.blocks = nil
 	for _, d := range t.oldDTVs {
-		errs = append(errs, r.mem.Free(d.addr, d.size))
+		errs = append(errs, r.free(d.addr, d.size, d.align))
 	}
 	t.oldDTVs = nil
 	if t.dtv != 0 {
-		errs = append(errs, r.mem.Free(t.dtv-8, uint64(t.dtvCap+2)*8))
+		errs = append(errs, r.free(t.dtv-8, uint64(t.dtvCap+2)*8, 16))
 	}
-	errs = append(errs, r.mem.Free(t.base, t.size))
+	errs = append(errs, r.free(t.base, t.size, r.cfg.MaxStaticAlign))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("pthread: freeing thread TLS at %#x: %w", t.tp, err)
 	}

@@ -136,6 +136,9 @@ func TestLayoutTCBAndStatic(t *testing.T) {
 	if err := r.FreeThread(th); err != nil {
 		t.Fatal(err)
 	}
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
+	}
 	if n := a.liveCount(); n != 0 {
 		t.Errorf("%d allocations leaked: %v", n, a.liveList())
 	}
@@ -201,6 +204,9 @@ func TestStaticSurplusAndNamedError(t *testing.T) {
 		if err := r.FreeThread(x); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
 	}
 	if n := a.liveCount(); n != 0 {
 		t.Errorf("%d allocations leaked: %v", n, a.liveList())
@@ -290,6 +296,9 @@ func TestDynamicLoadUnloadReuse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
+	}
 	if n := a.liveCount(); n != 0 {
 		t.Errorf("%d allocations leaked: %v", n, a.liveList())
 	}
@@ -314,6 +323,9 @@ func TestLoadRollbackOnAllocFailure(t *testing.T) {
 	if _, err := r.Load("libfail.so", tmpl("x", 64, 16), false); err == nil || !strings.Contains(err.Error(), "libfail.so") {
 		t.Fatalf("Load error %v, want one naming libfail.so", err)
 	}
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
+	}
 	if a.liveCount() != before || len(r.Modules()) != 0 || r.Generation() != 0 {
 		t.Errorf("failed Load left state behind: %d -> %d allocations", before, a.liveCount())
 	}
@@ -326,6 +338,9 @@ func TestLoadRollbackOnAllocFailure(t *testing.T) {
 		if err := r.FreeThread(th); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
 	}
 	if n := a.liveCount(); n != 0 {
 		t.Errorf("%d allocations leaked", n)
@@ -424,6 +439,66 @@ func TestConcurrentLoadAndThreads(t *testing.T) {
 	close(errc)
 	for err := range errc {
 		t.Error(err)
+	}
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.liveCount(); n != 0 {
+		t.Errorf("%d allocations leaked", n)
+	}
+}
+
+// TestThreadAreaReuse: a thread's memory is reused by the next thread
+// (no mmap per thread) and comes back clean: TCB words, zeroed reserved
+// area, tdata images and zeroed tbss, a fresh DTV.
+func TestThreadAreaReuse(t *testing.T) {
+	a := newArena(8 << 20)
+	r, err := NewTLS(a, Config{TCBReserved: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := r.Load("exe", tmpl("abc", 32, 16), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := r.Load("lib", tmpl("xyz", 48, 16), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := r.NewThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirty := bytes.Repeat([]byte{0xee}, 64)
+	for _, at := range []uint64{th.TP() + 16, r.Block(th, exe), r.Block(th, lib), th.DTV() + 8*3} {
+		if err := a.Write(at, dirty[:32]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tp, allocs := th.TP(), a.liveCount()
+	if err := r.FreeThread(th); err != nil {
+		t.Fatal(err)
+	}
+	th2, err := r.NewThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th2.TP() != tp || a.liveCount() != allocs {
+		t.Errorf("thread memory not reused: TP %#x (was %#x), %d allocations (were %d)", th2.TP(), tp, a.liveCount(), allocs)
+	}
+	if res := a.readBytes(th2.TP()+16, 64); !bytes.Equal(res, make([]byte, 64)) {
+		t.Errorf("reserved TCB area not cleared: %x", res)
+	}
+	checkBlock(t, a, r, th2, exe)
+	checkBlock(t, a, r, th2, lib)
+	if a.load64(th2.DTV()+8*3) != 0 || getAddr(a, th2.TP(), 3, 0) != 0 {
+		t.Errorf("stale DTV slot 3")
+	}
+	if err := r.FreeThread(th2); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
 	}
 	if n := a.liveCount(); n != 0 {
 		t.Errorf("%d allocations leaked", n)
