@@ -51,6 +51,9 @@ type Options struct {
 	Features Features
 	// MaxErrors stops collecting violations after this many; 0 means all.
 	MaxErrors int
+	// NoDisasm leaves Violation.Disasm empty, saving an x86asm decode per
+	// violation (bulk scans of non-SFI code).
+	NoDisasm bool
 }
 
 // Rule is a stable identifier of one SFI rule; every Violation names one.

@@ -127,11 +127,13 @@ func decode(code []byte, p int, in *inst, halite bool) int {
 		end = p + 15
 	}
 	*in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
-	if n := matchNop(code[:end], p); n > 0 {
-		in.length = n
-		in.nop = true
-		in.o = op{flags: fValid}
-		return stOK
+	if c := code[p]; c == 0x66 || c == 0x0f {
+		if n := matchNop(code[:end], p); n > 0 {
+			in.length = n
+			in.nop = true
+			in.o = op{flags: fValid}
+			return stOK
+		}
 	}
 	var seg byte
 	var lock, f2, f3 bool

@@ -22,7 +22,11 @@ func (v *Validator) report(code []byte, off int, rule Rule, msg string) {
 		vd.Truncated = true
 		return
 	}
-	vd.Violations = append(vd.Violations, Violation{Offset: off, Rule: rule, Message: msg, Disasm: disasm(code, off)})
+	d := ""
+	if !v.opts.NoDisasm {
+		d = disasm(code, off)
+	}
+	vd.Violations = append(vd.Violations, Violation{Offset: off, Rule: rule, Message: msg, Disasm: d})
 }
 
 // disasm returns x86asm's GNU-syntax disassembly of the instruction at off,

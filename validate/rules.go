@@ -1,7 +1,5 @@
 package validate
 
-import "fmt"
-
 // run checks code bundle by bundle.
 func (v *Validator) run(code []byte) {
 	vd := &v.verdict
@@ -14,7 +12,25 @@ func (v *Validator) run(code []byte) {
 		n := 0
 		p := bstart
 		aborted := false
+		v.mask = 0
 		for p < bend {
+			if simple1[code[p]] {
+				// one-byte instructions without operands (nop, push, hlt, ...)
+				if restricted == regRSP || restricted == regRBP {
+					v.unprocessed(code, p, restricted)
+				}
+				restricted = regNone
+				for {
+					v.mask |= 1 << uint(p&31)
+					starts[n] = p
+					n++
+					p++
+					if p >= bend || !simple1[code[p]] {
+						break
+					}
+				}
+				continue
+			}
 			st := decode(code, p, &in, halite)
 			if st != stOK && st != stIndirect {
 				v.reject(code, p, st, &in)
@@ -26,8 +42,7 @@ func (v *Validator) run(code []byte) {
 				aborted = true
 				break
 			}
-			vd.Instructions++
-			vd.targets[p>>6] |= 1 << (uint(p) & 63)
+			v.mask |= 1 << uint(p&31)
 			starts[n] = p
 			n++
 			if st == stIndirect {
@@ -58,6 +73,8 @@ func (v *Validator) run(code []byte) {
 			}
 			p += in.length
 		}
+		vd.Instructions += n
+		vd.targets[bstart>>6] |= uint64(v.mask) << uint(bstart&63)
 		if !aborted {
 			switch restricted {
 			case regRSP:
@@ -70,16 +87,18 @@ func (v *Validator) run(code []byte) {
 	for _, j := range v.jumps {
 		if j.target >= 0 && j.target < int64(len(code)) {
 			if !vd.IsTarget(int(j.target)) {
-				v.report(code, int(j.from), RuleBadJumpTarget, fmt.Sprintf("jump target %#x is not an instruction boundary outside a superinstruction", j.target))
+				v.report(code, int(j.from), RuleBadJumpTarget, "jump target is not an instruction boundary outside a superinstruction")
 			}
 		} else if j.target%bundleSize != 0 {
-			v.report(code, int(j.from), RuleJumpOutOfRange, fmt.Sprintf("jump target %#x is outside the chunk and not 32-byte aligned", j.target))
+			v.report(code, int(j.from), RuleJumpOutOfRange, "jump target is outside the chunk and not 32-byte aligned")
 		}
 	}
 }
 
+// clearTarget removes p, an offset in the current bundle, from the jump
+// targets.
 func (v *Validator) clearTarget(p int) {
-	v.verdict.targets[p>>6] &^= 1 << (uint(p) & 63)
+	v.mask &^= 1 << uint(p&31)
 }
 
 // reject reports an instruction the decoder refused.
@@ -90,18 +109,26 @@ func (v *Validator) reject(code []byte, p int, st int, in *inst) {
 	case stSegment:
 		v.report(code, p, RuleSegmentPrefix, "segment prefixes are not allowed")
 	default:
-		v.report(code, p, RuleUnrecognized, "unrecognized instruction: "+in.msg)
+		v.report(code, p, RuleUnrecognized, in.msg)
 	}
 }
 
-// regName names a 64-bit register.
-func regName(r int8) string {
-	names := [...]string{"%rax", "%rcx", "%rdx", "%rbx", "%rsp", "%rbp", "%rsi", "%rdi",
-		"%r8", "%r9", "%r10", "%r11", "%r12", "%r13", "%r14", "%r15", "%rip"}
-	if r < 0 || int(r) >= len(names) {
-		return "none"
+var regNames = [...]string{"%rax", "%rcx", "%rdx", "%rbx", "%rsp", "%rbp", "%rsi", "%rdi",
+	"%r8", "%r9", "%r10", "%r11", "%r12", "%r13", "%r14", "%r15", "%rip"}
+
+// Messages built once, so that reporting a violation does not allocate.
+var (
+	badBaseMsg  [len(regNames) + 1]string // [base+1]
+	badIndexMsg [len(regNames)]string
+	fixupMsg    = [2]string{"%rsp fix-up without a preceding 32-bit write to %esp", "%rbp fix-up without a preceding 32-bit write to %ebp"}
+)
+
+func init() {
+	badBaseMsg[0] = "memory operand without a base register (only %r15, %rsp, %rbp or %rip)"
+	for i, n := range regNames {
+		badBaseMsg[i+1] = "memory base " + n + " is not %r15, %rsp, %rbp or %rip"
+		badIndexMsg[i] = "index register " + n + " is not restricted by the previous instruction"
 	}
-	return names[r]
 }
 
 // checkInst applies the register and memory rules to one decoded
@@ -121,7 +148,7 @@ func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 			if r == regRBP {
 				rule = RuleRBPSandboxing
 			}
-			v.report(code, p, rule, regName(r)+" fix-up without a preceding 32-bit write to it")
+			v.report(code, p, rule, fixupMsg[r&1])
 			if prev == regRSP || prev == regRBP {
 				v.unprocessed(code, p, prev)
 			}
@@ -138,11 +165,11 @@ func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 				if in.index == prev {
 					v.clearTarget(p)
 				} else {
-					v.report(code, p, RuleBadIndex, "index register "+regName(in.index)+" is not restricted by the previous instruction")
+					v.report(code, p, RuleBadIndex, badIndexMsg[in.index])
 				}
 			}
 		default:
-			v.report(code, p, RuleBadBase, "memory base "+regName(in.base)+" is not %r15, %rsp, %rbp or %rip")
+			v.report(code, p, RuleBadBase, badBaseMsg[in.base+1])
 		}
 		if in.o.flags&fNoBTMem != 0 {
 			v.report(code, p, RuleForbidden, "bit test with a register bit offset into memory")

@@ -166,7 +166,15 @@ func init() {
 	build0F3A()
 	buildVEX()
 	build3DNow()
+	for c := 0; c < 256; c++ {
+		o := oneByte[c]
+		simple1[c] = o.flags&^(fOpsize|fNo66W) == fValid && o.imm == immNone && o.kind == kNormal && o.feat == 0 && o.group == 0
+	}
 }
+
+// simple1[b]: the one-byte instruction b has no prefix, operand, ModRM,
+// immediate, feature or register write (nop, push %reg, hlt, cmc, ...).
+var simple1 [256]bool
 
 func buildOneByte() {
 	t := &oneByte

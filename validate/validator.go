@@ -7,6 +7,7 @@ type Validator struct {
 	opts    Options
 	verdict Verdict
 	jumps   []jump // direct jumps recorded during decoding
+	mask    uint32 // jump targets of the bundle being checked
 }
 
 // jump is a direct jump or call: the offset of the instruction and its
