@@ -36,10 +36,31 @@
 // in-sandbox __tls_get_addr is a pure read: it never allocates, locks or
 // fails.
 //
-// # Status
+// # Threads and host calls
 //
-// Layout, static/dynamic TLS bookkeeping, the futex table and the thread
-// host-call logic are implemented and unit-tested against a fake memory and
-// fake raw threads. Running them on real sandbox threads waits for the
-// sandbox runtime; /work/coord/sandbox-requests.md lists what it needs.
+// Threads.Start (and the halite host call SysThreadCreate, 1056) set up a
+// TCB and TLS and start a raw sandbox thread; tids are per sandbox,
+// starting at 1. A tid word given at creation is set before the thread runs
+// and, once the raw thread is gone, cleared and futex-woken on the trusted
+// side (CLONE_PARENT_SETTID|CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID
+// semantics), which is how pthread_join waits. futex (202) is implemented
+// entirely in Go: wait queues keyed by guest address, value check and
+// enqueue under one lock; WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET,
+// WAKE_BITSET, with or without FUTEX_PRIVATE_FLAG (private and shared are
+// the same in one sandbox), relative and absolute (CLOCK_MONOTONIC,
+// FUTEX_CLOCK_REALTIME) timeouts. gettid (186), set_tid_address (218) and
+// sched_yield (24) follow Linux; exit (60) is the sandbox's own builtin.
+// Install wires all of this into a sandbox.Sandbox.
+//
+// Freed thread areas, DTVs and blocks are kept (at most 32 of each size)
+// and reused, so creating a thread needs no mmap; everything the runtime
+// promises is rewritten on reuse (padding between static blocks is not).
+//
+// # Not provided
+//
+// TLSDESC: its resolver must preserve every register but %rax, and an SFI
+// return (pop, mask, jmp through a register) needs a scratch register;
+// supporting it needs the toolchain to treat %r11 as clobbered by
+// TLSDESC calls. The general-dynamic model (__tls_get_addr) and the
+// initial-exec and local-exec models work.
 package pthread
