@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"unsafe"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -86,21 +86,57 @@ func stubJump(nr int) []byte {
 	return b
 }
 
+// trampolineImage is the trampoline page set, identical for every sandbox
+// (the stub is reached through %gs): built once into a sealed memfd that
+// each sandbox maps read+execute (never writable in any mapping).
+var trampolineImage struct {
+	once sync.Once
+	fd   int
+	err  error
+}
+
+func trampolineFD() (int, error) {
+	ti := &trampolineImage
+	ti.once.Do(func() {
+		img := make([]byte, 0, UserOffset-TrampolineOffset)
+		for nr := 0; nr < NumCalls; nr++ {
+			img = append(img, trampoline(nr)...)
+		}
+		fd, err := unix.MemfdCreate("halite-trampolines", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+		if err != nil {
+			ti.err = fmt.Errorf("sandbox: memfd for the trampolines: %w", err)
+			return
+		}
+		if n, err := unix.Pwrite(fd, img, 0); err != nil || n != len(img) {
+			unix.Close(fd)
+			ti.err = fmt.Errorf("sandbox: writing the trampolines: %d bytes, %v", n, err)
+			return
+		}
+		seals := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, seals); err != nil {
+			unix.Close(fd)
+			ti.err = fmt.Errorf("sandbox: sealing the trampolines: %w", err)
+			return
+		}
+		ti.fd = fd
+	})
+	return ti.fd, ti.err
+}
+
 func (s *Sandbox) installTrampolines() error {
 	const size = UserOffset - TrampolineOffset
-	tmp, err := unix.MmapPtr(-1, 0, nil, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	fd, err := trampolineFD()
 	if err != nil {
-		return sysErr("mmap (trampolines)", s.b+TrampolineOffset, size, err)
+		return err
 	}
-	buf := unsafe.Slice((*byte)(tmp), size)
-	for nr := 0; nr < NumCalls; nr++ {
-		copy(buf[nr*TrampolineSlot:], trampoline(nr))
+	dst := uintptr(s.ptr(s.b + TrampolineOffset))
+	r, _, errno := unix.Syscall6(unix.SYS_MMAP, dst, size, unix.PROT_READ|unix.PROT_EXEC,
+		unix.MAP_PRIVATE|unix.MAP_FIXED, uintptr(fd), 0)
+	if errno != 0 || r != dst {
+		return sysErr("mmap (trampolines)", s.b+TrampolineOffset, size, errno)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.install(tmp, size, TrampolineOffset); err != nil {
-		return err
-	}
 	s.setRegion(TrampolineOffset, UserOffset, ProtRead|ProtExec, true, false)
 	return nil
 }

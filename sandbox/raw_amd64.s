@@ -146,8 +146,11 @@ hostStub:
 	MOVL CTX_GOSLEEP(R11), AX
 	TESTL AX, AX
 	JEQ spin
+	// The Go side was asleep: it takes a scheduler wake-up to answer, so
+	// spinning would only burn this CPU. Sleep at once.
 	WAKE_STATE(R11)
 	LOAD_CTX
+	JMP sleep
 spin:
 	MOVL CTX_SPIN(R11), CX
 	TESTL CX, CX
