@@ -29,6 +29,7 @@ var Programs = []string{
 	"missing",           // libnothere.so not found
 	"cycle",             // libcyca.so and libcycb.so need each other
 	"nodeflib",          // DF_1_NODEFLIB: libc.so.6 not taken from the cache or default dirs
+	"uniq",              // dlopens libuniqx.so and libuniqy.so: one STB_GNU_UNIQUE u for both
 }
 
 // Build compiles the sources in src (ldso/testdata/src) into out, which
@@ -95,6 +96,10 @@ func Build(src, out string) error {
 		{"gcc", "-o", "bin/cycle", s("callmid.c"), "-Llib", "-lcycb", rpath, libRun},
 		// DF_1_NODEFLIB.
 		{"gcc", "-o", "bin/nodeflib", s("weak_main.c"), "-Wl,-z,nodefaultlib"},
+		// STB_GNU_UNIQUE across two RTLD_LOCAL dlopens.
+		{"gcc", "-shared", "-fPIC", "-o", "lib/libuniqx.so", s("uniq.c")},
+		{"gcc", "-shared", "-fPIC", "-o", "lib/libuniqy.so", s("uniq.c")},
+		{"gcc", "-o", "bin/uniq", s("uniq_main.c"), runpath, libRun},
 	}
 	for _, st := range steps {
 		cmd := exec.Command(st[0], st[1:]...)
