@@ -83,6 +83,7 @@ type Thread struct {
 	exited  bool
 	status  int
 	tidword sync.Mutex // guards ctid
+	once    sync.Once  // cleanup
 }
 
 // NewThreads returns a manager that sets up TLS with tls, allocates through
@@ -181,7 +182,16 @@ func (ts *Threads) allocTID() int {
 // its waiters (CLONE_CHILD_CLEARTID) and frees the thread's TLS.
 func (t *Thread) reap() {
 	defer t.ts.wg.Done()
-	err := t.raw.Wait()
+	t.cleanup(t.raw.Wait())
+}
+
+// cleanup runs once, by reap or by a Join that saw the raw thread end
+// first (saving a goroutine hand-off).
+func (t *Thread) cleanup(err error) {
+	t.once.Do(func() { t.finish(err) })
+}
+
+func (t *Thread) finish(err error) {
 	ts := t.ts
 	t.tidword.Lock()
 	ctid := t.ctid
@@ -215,6 +225,7 @@ func (t *Thread) TLSThread() *ThreadTLS { return t.tls }
 // Join waits until the thread has ended and its TLS is freed, and returns
 // the raw thread's error (nil after exit).
 func (t *Thread) Join() error {
+	t.cleanup(t.raw.Wait())
 	<-t.done
 	return t.err
 }
