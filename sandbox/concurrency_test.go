@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"halite/validate"
 )
 
 func TestManyThreads(t *testing.T) {
@@ -149,7 +147,7 @@ func TestNewCloseCycles(t *testing.T) {
 		n = 100
 	}
 	cycle := func() {
-		s, err := New(Config{Validate: validate.Options{Profile: validate.Halite, Features: validate.HostFeatures()}})
+		s, err := New(Config{Validate: haliteOpts()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -88,7 +88,7 @@ type testSandbox struct {
 
 func newTestSandbox(t testing.TB, cfg Config, obj string) *testSandbox {
 	t.Helper()
-	cfg.Validate = validate.Options{Profile: validate.Halite, Features: validate.HostFeatures()}
+	cfg.Validate = haliteOpts()
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -144,4 +144,9 @@ func countTasks(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return len(e)
+}
+
+// haliteOpts validates with the halite profile (the test code reads %fs:0).
+func haliteOpts() validate.Options {
+	return validate.Options{Profile: validate.Halite, Features: validate.HostFeatures()}
 }

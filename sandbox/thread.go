@@ -275,7 +275,13 @@ loop:
 			for i := range args {
 				args[i] = *sl.u64(ctxArgs + 8*uintptr(i))
 			}
-			res := s.dispatch(t, nr, &args)
+			res, perr := s.dispatch(t, nr, &args)
+			if perr != nil {
+				// A handler bug ends the run, not the process.
+				t.ExitThread(0)
+				err = perr
+				s.stopRun(perr, t)
+			}
 			if t.exitReq {
 				sl.u32(ctxAction).Store(1)
 				t.result = t.exitVal
@@ -343,19 +349,24 @@ loop:
 	s.wg.Done()
 }
 
-func (s *Sandbox) dispatch(t *Thread, nr uint64, a *[6]uint64) int64 {
+func (s *Sandbox) dispatch(t *Thread, nr uint64, a *[6]uint64) (res int64, perr error) {
 	if nr >= NumCalls {
-		return -int64(unix.ENOSYS)
+		return -int64(unix.ENOSYS), nil
 	}
 	if nr == CallReturn {
 		t.ExitThread(a[0])
-		return 0
+		return 0, nil
 	}
 	h := s.handlers[nr].Load()
 	if h == nil {
-		return -int64(unix.ENOSYS)
+		return -int64(unix.ENOSYS), nil
 	}
-	return (*h)(t, a)
+	defer func() {
+		if r := recover(); r != nil {
+			perr = fmt.Errorf("sandbox: thread %d: handler of host call %d panicked: %v", t.tid, nr, r)
+		}
+	}()
+	return (*h)(t, a), nil
 }
 
 // Call runs the function at addr on a fresh thread with up to six
