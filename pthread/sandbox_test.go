@@ -231,14 +231,14 @@ func TestSandboxMutexCondvarStress(t *testing.T) {
 	const n, rounds, churn = 16, 150, 40
 	e := newSandboxEnv(t, Config{})
 	data := e.alloc(t, 64<<10)
-	mutex, cond, turn, counter := data, data+64, data+128, data+192
+	mutex, cond, turn, counter, counter2 := data, data+64, data+128, data+192, data+256
 	ringRecs, tids, spawnRec := data+1024, data+8192, data+12288
 	churnTids, churnRec := data+16384, data+20480
 	for i := uint64(0); i < n; i++ {
-		e.put64(t, ringRecs+64*i, i, n, rounds, mutex, cond, turn, counter)
+		e.put64(t, ringRecs+128*i, i, n, rounds, mutex, cond, turn, counter, counter2)
 	}
 	stacks := e.alloc(t, (n+churn)*(16<<10))
-	e.put64(t, spawnRec, n, e.syms["ring"], ringRecs, 64, stacks+16<<10, 16<<10, tids, 99)
+	e.put64(t, spawnRec, n, e.syms["ring"], ringRecs, 128, stacks+16<<10, 16<<10, tids, 99)
 	cstacks := stacks + n*(16<<10)
 	e.put64(t, churnRec, churn, e.syms["exit_now"], 0, 0, cstacks+16<<10, 16<<10, churnTids, 99)
 	stk := e.alloc(t, 32<<10)
@@ -274,6 +274,9 @@ func TestSandboxMutexCondvarStress(t *testing.T) {
 	}
 	if got := e.get64(t, counter); got != n*rounds {
 		t.Errorf("counter %d, want %d (lost updates: the mutex failed)", got, n*rounds)
+	}
+	if got := e.get64(t, counter2); got != n*rounds*20 {
+		t.Errorf("counter2 %d, want %d (lost updates: the mutex failed)", got, n*rounds*20)
 	}
 	if m := e.get64(t, mutex); uint32(m) != 0 {
 		t.Errorf("mutex word %d after the run", uint32(m))

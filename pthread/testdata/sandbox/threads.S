@@ -236,15 +236,23 @@ tlsprobe:
 7:
 .endm
 
-# ring(rec): token ring over a mutex and a condition variable. rec:
+# ring(rec): a mutex and a condition variable under stress. rec:
 #   0 id   8 n   16 rounds   24 &mutex   32 &cond (sequence word)
 #  40 &turn (uint64)   48 &counter (uint64, updated without atomics)
-# For each round: lock; while turn % n != id: cond_wait; turn++;
+#  56 &counter2 (uint64, updated without atomics)
+# For each round: 20 times { lock; counter2 = counter2 + 1 with a pause
+# between load and store; unlock } (the mutex alone keeps updates), then
+# the token ring: lock; while turn % n != id: cond_wait; turn++;
 # counter++; cond_broadcast; unlock.
 	.globl ring
 	.p2align 5
 ring:
 	mov %rdi, %rbx
+	.bundle_lock
+	mov %ebx, %eax
+	mov 56(%r15,%rax,1), %rax
+	.bundle_unlock
+	push %rax                      # &counter2 at 8(%rsp)
 	.bundle_lock
 	mov %ebx, %eax
 	mov 8(%r15,%rax,1), %rax
@@ -277,6 +285,28 @@ ring:
 10:
 	test %r9, %r9
 	jz 19f
+	push $20                       # inner count; n at 8(%rsp), &counter2 at 16(%rsp)
+14:
+	MUTEX_LOCK
+	mov 16(%rsp), %rcx
+	.bundle_lock
+	mov %ecx, %eax
+	mov (%r15,%rax,1), %rdx
+	.bundle_unlock
+	mov $50, %eax
+15:
+	pause
+	sub $1, %eax
+	jnz 15b
+	add $1, %rdx
+	.bundle_lock
+	mov %ecx, %eax
+	mov %rdx, (%r15,%rax,1)
+	.bundle_unlock
+	MUTEX_UNLOCK
+	subq $1, (%rsp)
+	jnz 14b
+	pop %rax
 	MUTEX_LOCK
 11:
 	.bundle_lock
@@ -328,6 +358,7 @@ ring:
 	sub $1, %r9
 	jmp 10b
 19:
+	pop %rax
 	pop %rax
 	xor %eax, %eax
 	RETURN
