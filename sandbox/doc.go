@@ -1,5 +1,112 @@
-// Package sandbox is halite's runtime: it owns a sandbox's address space,
-// the raw untrusted threads that run sandboxed code, the host calls they
-// make and the faults they take. It never parses ELF files or decodes
-// instructions (validation is the validate package's).
+// Package sandbox is halite's runtime, the second trusted core next to the
+// validator: it owns a sandbox's address space, starts the raw untrusted
+// threads that run sandboxed code, answers their host calls and survives
+// their faults. It never parses ELF files (that is elfload/ldso) and never
+// decodes instructions (code is checked by the validate package).
+//
+// # Address space
+//
+// New reserves 88 GiB of PROT_NONE, MAP_NORESERVE address space and trims
+// it to 40 GiB guard | 4 GiB | 40 GiB guard, the 4 GiB starting at a 4 GiB
+// aligned base B (Base). Guest addresses in the API are absolute, in
+// [B, B+4 GiB). [B, B+64 KiB) is never mapped; [B+64 KiB, B+128 KiB) holds
+// the trampolines; Map, Unmap, Protect, Alloc and MapCode work inside
+// [B+128 KiB, B+4 GiB). Unmap puts PROT_NONE reservation back (the range is
+// never released to the host while the sandbox lives). Close stops every
+// thread and releases the whole reservation.
+//
+// No mapping is ever writable and executable: Map/Protect/Alloc refuse
+// ProtExec (ErrExec, ErrWX); MapCode is the only way to executable memory.
+// It copies the bytes into a private mapping outside the sandbox, makes it
+// read-only, validates it (validate.Code with Config.Validate, at the guest
+// address it will run at), makes it read+execute and moves it into place
+// with mremap. MapCode works on whole pages: page bytes outside the code
+// are hlt; existing data in those pages is replaced; overlap with code is
+// refused (ErrCode). Committed memory (every accessible page) is bounded by
+// Config.MaxMemory.
+//
+// Read, Write and ReadString copy between Go and sandbox memory after
+// checking bounds (with overflow checks) and the recorded protections; they
+// return errors wrapping ErrFault, never fault.
+//
+// # Threads
+//
+// Start clones a raw OS thread from assembly (CLONE_VM|FS|FILES|SIGHAND|
+// THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID) on a stack inside the
+// sandbox, with every signal blocked in the parent around clone. The child
+// sets %gs to its trusted context (arch_prctl), installs its sigaltstack,
+// unblocks only SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS and
+// StopSignal, sets no_new_privs and a seccomp filter of its own (no TSYNC)
+// that allows futex, exit, arch_prctl and rt_sigreturn only from the
+// runtime's own assembly (by instruction pointer) and traps everything
+// else (SIGSYS, reported as a Fault). It then enters the code with %rdi =
+// Arg (Call: the six SysV argument registers), %r15 = B, %fs = FS, the
+// return address CallReturn's trampoline on the stack (%rsp = 8 mod 16),
+// all other general registers zero and vzeroall. Each thread's trusted
+// context and signal stack are one 64 KiB slot of a process-wide mmap'd
+// area (MaxProcessThreads slots). A thread exits with SYS_exit; its serving
+// goroutine joins it on the CHILD_CLEARTID word (plain FUTEX_WAIT) before
+// freeing the slot. Config.MaxThreads bounds the threads of one sandbox.
+//
+// Call(ctx, addr, args...) runs a function on a fresh thread with a fresh
+// 256 KiB stack (and a guard page) and returns its %rax.
+//
+// # Host calls
+//
+// Trampolines are 32-byte slots at B+0x10000+32*nr, nr in [0, NumCalls),
+// written by the runtime (never validated), mapped read+execute from one
+// sealed memfd. A slot loads nr into %eax and jumps through %gs to the
+// trusted stub, which stores the number and the arguments (%rdi, %rsi,
+// %rdx, %r10, %r8, %r9, as for a Linux syscall) in the context, wakes the
+// thread's serving goroutine and waits (it spins briefly only if the Go
+// side was awake, else futex), then returns with a masked jump (the return
+// address is popped, cut to 32 bits and a bundle boundary, and B added).
+// A call clobbers %rax (result), %rcx and %r11 only.
+//
+// Numbering: 0..1023 are Linux x86-64 syscall numbers with Linux
+// semantics and -errno results; unregistered numbers return -ENOSYS.
+// Built in: write (1; fds 1 and 2 go to Config.Stdout/Stderr, others
+// -EBADF), exit (60; the thread), exit_group (231; the whole run, every
+// thread's Wait returns *ExitError), clock_gettime (228). 1024..2047 are
+// halite calls: CallThreadPointer (1024) returns the word at %fs:0 inside
+// the trampoline without leaving the thread (for nacl-profile code, which
+// may not use %fs); CallReturn (1025) ends the thread with %rax as its
+// result; 1026..1039 are reserved; FirstUserCall (1040) and up are free
+// for the loader and the threads package. Handle registers (or replaces)
+// a handler; handlers run on the thread's serving goroutine, get the
+// *Thread (ExitThread, Context, Sandbox) and may block (they should watch
+// Thread.Context). A panicking handler ends the run with an error.
+//
+// # Faults and stopping
+//
+// The front signal handler is installed once per process for SIGSEGV,
+// SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS and StopSignal, with Go's flags
+// and mask, after recording Go's handlers. It decides "untrusted thread"
+// from facts sandboxed code cannot forge: the stack pointer lies in the
+// trusted signal-stack area, and ARCH_GET_GS equals that slot's context.
+// Anything else goes to Go's handler with registers untouched (Go's own
+// nil-pointer panics keep working). It never dereferences %gs. On an
+// untrusted thread it records signal, si_code, address and registers in
+// the slot (derived from the stack pointer), wakes the serving goroutine
+// and exits the thread. If %gs does not match the slot (only possible if
+// sandboxed code ran wrgsbase, which the validator must refuse) the thread
+// is stopped the same way, flagged GSForged, and never handed to Go.
+//
+// A fault ends the run: Wait returns a *Fault (signal, code, address, rip,
+// rsp, all registers, and module+offset from Config.Resolve) and every
+// other thread of the run is stopped. Cancelling a thread's ctx, Stop or
+// Close stop threads with StopSignal (tgkill), which the front handler
+// turns into an exit wherever the thread is, including inside a host call.
+// Once a run's threads are gone the sandbox accepts new threads.
+//
+// # Partial
+//
+//   - The host-call round trip crosses threads (futex); on a loaded 2-vCPU
+//     machine it costs several microseconds, above the 1 µs goal (see the
+//     benchmarks). The thread-pointer fast path meets its goal.
+//   - The seccomp filter is defence in depth for validator bugs; the
+//     runtime relies on the validator refusing wrfsbase/wrgsbase (the kernel
+//     enables FSGSBASE for user code), since trampolines find the stub
+//     through %gs.
+//   - No virtual file system yet (only write to fds 1 and 2).
 package sandbox

@@ -41,15 +41,16 @@ func (f *Fault) RSP() uint64 { return f.Regs.RSP }
 
 func (f *Fault) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "sandbox fault: %s (%s, code %d) at address %#x", unix.SignalName(f.Signal), f.Signal, f.Code, f.Addr)
+	fmt.Fprintf(&b, "sandbox fault: %s (%s, %s) at address %#x", unix.SignalName(f.Signal), f.Signal, codeName(f.Signal, f.Code), f.Addr)
+	b.WriteString(rel(f.Addr, f.Base))
 	if f.Signal == unix.SIGSYS {
 		fmt.Fprintf(&b, " (syscall %d refused by seccomp)", f.Syscall)
 	}
 	fmt.Fprintf(&b, ", rip %#x", f.Regs.RIP)
 	if f.Module != "" {
 		fmt.Fprintf(&b, " (%s+%#x)", f.Module, f.Offset)
-	} else if f.Regs.RIP-f.Base < Size {
-		fmt.Fprintf(&b, " (B+%#x)", f.Regs.RIP-f.Base)
+	} else {
+		b.WriteString(rel(f.Regs.RIP, f.Base))
 	}
 	fmt.Fprintf(&b, ", rsp %#x, thread %d", f.Regs.RSP, f.TID)
 	if f.GSForged {
@@ -83,4 +84,39 @@ func (t *Thread) fault() *Fault {
 		}
 	}
 	return f
+}
+
+// codeName names the si_code values the runtime can see.
+func codeName(sig unix.Signal, code int32) string {
+	names := map[unix.Signal]map[int32]string{
+		unix.SIGSEGV: {1: "SEGV_MAPERR", 2: "SEGV_ACCERR", 3: "SEGV_BNDERR", 4: "SEGV_PKUERR"},
+		unix.SIGBUS:  {1: "BUS_ADRALN", 2: "BUS_ADRERR", 3: "BUS_OBJERR"},
+		unix.SIGILL:  {1: "ILL_ILLOPC", 2: "ILL_ILLOPN", 3: "ILL_ILLADR", 4: "ILL_ILLTRP", 5: "ILL_PRVOPC", 6: "ILL_PRVREG"},
+		unix.SIGFPE:  {1: "FPE_INTDIV", 2: "FPE_INTOVF", 3: "FPE_FLTDIV", 4: "FPE_FLTOVF", 5: "FPE_FLTUND", 6: "FPE_FLTRES", 7: "FPE_FLTINV", 8: "FPE_FLTSUB"},
+		unix.SIGTRAP: {1: "TRAP_BRKPT", 2: "TRAP_TRACE"},
+		unix.SIGSYS:  {1: "SYS_SECCOMP"},
+	}
+	if n, ok := names[sig][code]; ok {
+		return n
+	}
+	switch code {
+	case 0x80:
+		return "SI_KERNEL"
+	case 0:
+		return "SI_USER"
+	case -6:
+		return "SI_TKILL"
+	}
+	return fmt.Sprintf("code %d", code)
+}
+
+// rel shows a as B+off or B-off when it lies in the sandbox or its guards.
+func rel(a, base uint64) string {
+	switch {
+	case a >= base && a-base < Size+GuardSize:
+		return fmt.Sprintf(" (B+%#x)", a-base)
+	case a < base && base-a <= GuardSize:
+		return fmt.Sprintf(" (B-%#x)", base-a)
+	}
+	return ""
 }
