@@ -70,7 +70,7 @@ func ccRun(t testing.TB, args ...string) {
 }
 
 // testChecker is the validator used by this package's tests.
-var testChecker Checker = BasicCheck
+var testChecker = bothCheckers(ValidatorChecker(), BasicCheck)
 
 // link links a base-0 executable from a program object.
 func (h *harness) link(t testing.TB, prog, support, out string) {

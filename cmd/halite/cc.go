@@ -65,5 +65,5 @@ func runCC(args []string, stdout, stderr io.Writer) int {
 
 // ccChecker is the validator run on everything halite cc produces.
 func ccChecker() sfi.Checker {
-	return sfi.BasicCheck
+	return sfi.ValidatorChecker()
 }
