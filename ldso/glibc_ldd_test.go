@@ -12,16 +12,23 @@ import (
 	"testing"
 )
 
-// hostNamespace loads path the way `halite ldd` does on this host.
+var (
+	hostCacheOnce sync.Once
+	hostCache     *Cache
+	hostCacheErr  error
+)
+
+// hostNamespace loads path the way `halite ldd` does on this host. It is
+// safe to call from several goroutines.
 func hostNamespace(t testing.TB, path, libraryPath string) (*Namespace, error) {
-	t.Helper()
-	cache, err := ReadCache("/etc/ld.so.cache")
-	if err != nil {
-		t.Fatalf("host cache: %v", err)
+	hostCacheOnce.Do(func() { hostCache, hostCacheErr = ReadCache("/etc/ld.so.cache") })
+	if hostCacheErr != nil {
+		return nil, hostCacheErr
 	}
+	cache := hostCache
 	cwd, _ := os.Getwd()
 	ns := NewNamespace(Config{Cwd: cwd, LibraryPath: libraryPath, Cache: cache, Interp: "/lib64/ld-linux-x86-64.so.2"})
-	_, err = ns.LoadMain(path)
+	_, err := ns.LoadMain(path)
 	return ns, err
 }
 
