@@ -1,18 +1,52 @@
-// Package ldso is halite's dynamic linker. This file set is its static half,
-// the linkage inspector: it finds the objects a program needs exactly as
-// glibc 2.36's ld.so does (search order, ld.so.cache, $ORIGIN, dedup by
-// (dev, ino) and by soname, breadth-first global scope), looks symbols up
-// over a scope (GNU and SysV hash, symbol versions, weak, unique,
-// visibility, interposition) and binds every relocation of every loaded
-// object, all without mapping or running anything.
+// Package ldso is halite's dynamic linker. What exists today is its static
+// half, the linkage inspector: it finds the objects a program needs
+// exactly as glibc 2.36's ld.so does, looks symbols up over a scope and
+// binds every relocation of every loaded object, all without mapping or
+// running anything. The sandbox loader is meant to reuse it as is.
 //
-// The phases are visible as functions: Namespace.LoadMain (search and map
-// records, breadth first), Namespace.Bind (symbol lookup for every
-// relocation). State lives in one Object record per loaded object. Files are
-// reached through the FS interface, so the sandbox loader can plug its
-// virtual file system in; HostFS is the host's.
+// State lives in one Object record per loaded object (names and aliases,
+// path, (dev, ino), load plan, soname, loader, how it was found, its
+// resolved DT_NEEDED edges). A Namespace holds the objects of one program
+// and its global scope. The phases are functions you can list:
+//
+//   - Namespace.LoadMain: map the main program, then its dependencies
+//     breadth first (search, dedup by name, soname and (dev, ino)); the
+//     main program and its dependencies in that order are the global scope.
+//   - Namespace.Dlopen: the same for an object opened later
+//     (RTLD_LOCAL): its own local scope, objects shared by name.
+//   - Namespace.CheckVersions: every VERNEED against the VERDEFs of the
+//     object it names.
+//   - Namespace.Bind / BindObjects: a Lookup for every relocation's
+//     symbol (GNU hash with its bloom filter, SysV hash, versions,
+//     weak, STB_GNU_UNIQUE, protected, copy relocations, interposition in
+//     scope order), giving a Binding or the reason it is unresolved.
+//   - Namespace.LddLines: the lines glibc's ldd prints.
+//
+// Search order for a DT_NEEDED name (glibc's _dl_map_object): a name with
+// '/' is a path; a loaded object matching by name, alias or soname; if the
+// requester has no DT_RUNPATH, the DT_RPATH of the requester and of each
+// loader up its chain, then the main program's; the library path
+// (LD_LIBRARY_PATH); the requester's DT_RUNPATH (not inherited);
+// /etc/ld.so.cache (glibc's "glibc-ld.so.cache1.1" format, see ParseCache);
+// the default directories; DF_1_NODEFLIB skips the last two for system
+// directories. Every search directory is tried with the glibc-hwcaps and
+// legacy hwcaps subdirectories first, as glibc 2.36 does. $ORIGIN,
+// ${ORIGIN}, $LIB and $PLATFORM are expanded (ExpandTokens).
+//
+// Files are reached through the FS interface (open, then identity and
+// size), so that the sandbox's virtual file system can be plugged in;
+// HostFS is the host's.
+//
+// Deliberate differences from glibc (each covered by a test or noted
+// here): every relocation is bound, lazily bound PLT entries included
+// (glibc reports those only when called); the vdso, LD_PRELOAD,
+// LD_AUDIT and dlmopen namespaces are not modelled; cache entries with
+// legacy (non glibc-hwcaps) hwcap bits are skipped (ldconfig 2.36 does not
+// write them); $PLATFORM is "x86_64" and $LIB "lib/x86_64-linux-gnu", the
+// values of Debian 12's glibc.
 //
 // ldso never executes the files it inspects, never maps them and never
-// decodes instructions. Not done yet (partial): relocation application,
-// init/fini order, dlopen/dlclose and TLS layout (the sandbox half).
+// decodes instructions. Not done yet (partial, the sandbox half):
+// applying relocations, init/fini order, dlclose and reference counts,
+// TLS module layout.
 package ldso
