@@ -2,6 +2,7 @@ package pthread
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -19,6 +20,8 @@ type arena struct {
 	live  map[uint64]uint64 // addr -> size
 	fail  int               // fail the fail-th Alloc from now (1 = next); 0 never
 }
+
+var errArenaFull = errors.New("arena: out of memory")
 
 func newArena(size uint64) *arena {
 	return &arena{words: make([]uint64, size/8), base: 0x7f0000000000, next: 0x7f0000000000 + 0x20000, live: map[uint64]uint64{}}
@@ -42,7 +45,7 @@ func (a *arena) Alloc(size, align uint64) (uint64, error) {
 	}
 	p := alignUp(a.next, align)
 	if p+size > a.base+uint64(len(a.words))*8 {
-		return 0, fmt.Errorf("arena: out of memory (%d bytes)", size)
+		return 0, fmt.Errorf("%w (%d bytes)", errArenaFull, size)
 	}
 	a.next = p + size
 	a.live[p] = size
