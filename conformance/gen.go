@@ -14,6 +14,7 @@ type Source struct {
 	Module  *Module
 	C       string
 	Map     string   // version script ("" if none)
+	CFlags  []string // extra compiler options (tlsdesc)
 	LDFlags []string // linker options as gcc -Wl arguments, in order (soname, rpath, -z ...)
 }
 
@@ -54,11 +55,25 @@ func Generate(scenario string, m *Module) Source {
 		defined[d.Name] = true
 	}
 	tlsDefined := map[string]bool{}
+	tlsRef := map[string]string{} // how C code names the variable's first long
 	for _, t := range m.TLS {
 		tlsDefined[t.Name] = true
+		tlsRef[t.Name] = t.Name
+		if t.Size > 8 {
+			tlsRef[t.Name] = t.Name + "[0]"
+		}
+	}
+	ref := func(v string) string {
+		if r, ok := tlsRef[v]; ok {
+			return r
+		}
+		return v
 	}
 	for _, t := range m.Tables {
 		defined[t.Name] = true
+	}
+	for _, a := range m.Abs {
+		defined[a.Name] = true
 	}
 
 	// What the module uses from outside.
@@ -117,6 +132,15 @@ func Generate(scenario string, m *Module) Source {
 			if !defined[e.Sym] {
 				declare(fmt.Sprintf("extern long %s;", e.Sym))
 			}
+		case "addr":
+			declare(fmt.Sprintf("extern char %s[];", e.Sym))
+		case "callptr":
+			declare(fmt.Sprintf("extern long (*%s)(void);", e.Sym))
+		}
+	}
+	for _, p := range m.Ptrs {
+		if !defined[p.Sym] {
+			declare(fmt.Sprintf("extern long %s(void);", p.Sym))
 		}
 	}
 
@@ -143,7 +167,19 @@ func Generate(scenario string, m *Module) Source {
 		if len(at) > 0 {
 			a = " __attribute__((" + strings.Join(at, ", ") + "))"
 		}
-		fmt.Fprintf(&b, "__thread long %s%s = %d;\n", t.Name, a, t.N)
+		if t.Size > 8 {
+			fmt.Fprintf(&b, "__thread long %s[%d]%s = {%d};\n", t.Name, t.Size/8, a, t.N)
+		} else {
+			fmt.Fprintf(&b, "__thread long %s%s = %d;\n", t.Name, a, t.N)
+		}
+	}
+	for _, x := range m.Abs {
+		fmt.Fprintf(&b, "__asm__(\".globl %s\\n.type %s, @object\\n.set %s, %d\");\n", x.Name, x.Name, x.Name, x.N)
+	}
+	for _, mf := range m.Many {
+		for i := 0; i < mf.Count; i++ {
+			fmt.Fprintf(&b, "long %s%d(void) { return %d; }\n", mf.Prefix, i, i)
+		}
 	}
 	for _, t := range m.Tables {
 		var vals, ptrs []string
@@ -194,15 +230,19 @@ func Generate(scenario string, m *Module) Source {
 			}
 			fmt.Fprintf(&b, "\tlong (*p)(void) = (long (*)(void))dlsym(%s, \"%s\");\n\tif (!p) { conf_log2(\"%s %s: \", dlerror()); return -1; }\n\treturn p() + %d;\n", h, e.Sym, e.Kind, e.Sym, e.N)
 		case "tls":
-			fmt.Fprintf(&b, "\treturn %s;\n", e.Sym)
+			fmt.Fprintf(&b, "\treturn %s;\n", ref(e.Sym))
 		case "tlsinc":
-			fmt.Fprintf(&b, "\treturn ++%s;\n", e.Sym)
+			fmt.Fprintf(&b, "\treturn ++%s;\n", ref(e.Sym))
 		case "tlsalign":
-			fmt.Fprintf(&b, "\treturn (long)((conf_uptr)&%s %% %d);\n", e.Sym, e.N)
+			fmt.Fprintf(&b, "\treturn (long)((conf_uptr)&%s %% %d);\n", ref(e.Sym), e.N)
 		case "counter":
 			b.WriteString("\tstatic long n;\n\treturn ++n;\n")
 		case "read":
 			fmt.Fprintf(&b, "\treturn %s;\n", e.Sym)
+		case "addr":
+			fmt.Fprintf(&b, "\treturn (long)%s;\n", e.Sym)
+		case "callptr":
+			fmt.Fprintf(&b, "\treturn %s ? %s() : -1;\n", e.Sym, e.Sym)
 		case "tablesum":
 			n, ok := tableLen[e.Sym]
 			if !ok {
@@ -221,6 +261,9 @@ func Generate(scenario string, m *Module) Source {
 			}
 			fmt.Fprintf(&b, "__asm__(\".symver %s, %s%s%s, remove\");\n", name, f.Name, at, f.Version)
 		}
+	}
+	for _, p := range m.Ptrs {
+		fmt.Fprintf(&b, "long (*%s)(void) = %s;\n", p.Name, p.Sym)
 	}
 	emitAction := func(fn, kind string, a Action) {
 		fmt.Fprintf(&b, "%s void %s(void) {\n", kind, fn)
@@ -271,6 +314,12 @@ func Generate(scenario string, m *Module) Source {
 		switch o {
 		case "relr":
 			src.LDFlags = append(src.LDFlags, "-z", "pack-relative-relocs")
+		case "bigpage":
+			src.LDFlags = append(src.LDFlags, "-z", "max-page-size=0x200000")
+		case "hash-sysv", "hash-gnu", "hash-both":
+			src.LDFlags = append(src.LDFlags, "--hash-style="+strings.TrimPrefix(o, "hash-"))
+		case "tlsdesc":
+			src.CFlags = append(src.CFlags, "-mtls-dialect=gnu2")
 		default:
 			src.LDFlags = append(src.LDFlags, "-z", o)
 		}

@@ -368,7 +368,7 @@ func plan(s *Scenario) []step {
 		src := Generate(s.Name, m)
 		base := fmt.Sprintf("src/m%d", len(steps))
 		st := step{files: map[string]string{base + ".c": src.C}, dir: filepath.Dir(outPath(m))}
-		argv := append([]string(nil), ModuleCFlags...)
+		argv := append(append([]string(nil), ModuleCFlags...), src.CFlags...)
 		argv = append(argv, "-o", "@/"+outPath(m), "@/"+base+".c")
 		if src.Map != "" {
 			st.files[base+".map"] = src.Map

@@ -46,7 +46,7 @@ type Module struct {
 	Needs    []string // DT_NEEDED, in order
 	Rpath    []string // DT_RPATH entries (one directive each)
 	Runpath  []string // DT_RUNPATH entries
-	Z        []string // link options: nodelete, nodlopen, nodeflib, now, relr, initfirst, lazy
+	Z        []string // link options, see zOptions
 	Versions []Version
 	Ctors    []Action // one constructor function each, in order
 	Dtors    []Action
@@ -56,7 +56,23 @@ type Module struct {
 	Data     []Data
 	TLS      []TLSVar
 	Tables   []Table
+	Abs      []Data // SHN_ABS symbols (Attr unused)
+	Ptrs     []Ptr  // function pointers initialised with a symbol's address
+	Many     []Many // generated families of functions
 	Line     int
+}
+
+// Ptr is "long (*NAME)(void) = SYM;": an R_X86_64_64 relocation against SYM.
+type Ptr struct {
+	Name string
+	Sym  string
+}
+
+// Many is a family of COUNT functions PREFIX0 ... PREFIX<COUNT-1>, the i-th
+// returning i: enough symbols to make hash chains collide.
+type Many struct {
+	Prefix string
+	Count  int
 }
 
 // Version is a version node of a module's version script.
@@ -85,7 +101,7 @@ type Func struct {
 
 // Expr is the body of a function.
 type Expr struct {
-	Kind string // const, call, weakcall, next, default, tls, tlsinc, tlsalign, counter, read, ifunc, ifunc-select, tablesum, open
+	Kind string // const, call, weakcall, next, default, tls, tlsinc, tlsalign, counter, read, addr, callptr, ifunc, ifunc-select, tablesum, open
 	N    int64  // constant, addend, alignment
 	N2   int64  // second constant of ifunc-select
 	Sym  string // symbol, variable, table or path
@@ -106,6 +122,7 @@ type TLSVar struct {
 	N     int64
 	Align int64 // 0 = natural
 	IE    bool  // initial-exec model
+	Size  int64 // bytes (a long array); 0 = one long
 }
 
 // Table is an array of pointers to hidden constants (RELATIVE relocations).
@@ -176,7 +193,13 @@ var (
 	pathRe    = regexp.MustCompile(`^[A-Za-z0-9_.+/${}-]+$`)
 	handleRe  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	logRe     = regexp.MustCompile(`^[ -~]*$`) // printable ASCII without quotes issues
-	zOptions  = map[string]bool{"nodelete": true, "nodlopen": true, "nodeflib": true, "now": true, "lazy": true, "relr": true, "initfirst": true}
+	// zOptions are the module link options: nodelete (DF_1_NODELETE),
+	// nodlopen (DF_1_NOOPEN), nodeflib, now, lazy, initfirst, relr (DT_RELR),
+	// norelro, bigpage (2 MiB p_align), hash-sysv / hash-gnu / hash-both
+	// (--hash-style), tlsdesc (compile with -mtls-dialect=gnu2).
+	zOptions = map[string]bool{"nodelete": true, "nodlopen": true, "nodeflib": true, "now": true, "lazy": true,
+		"relr": true, "initfirst": true, "norelro": true, "bigpage": true, "hash-sysv": true, "hash-gnu": true,
+		"hash-both": true, "tlsdesc": true}
 )
 
 type parser struct {
@@ -368,7 +391,7 @@ func (p *parser) checkRelPath(s string) error {
 
 func (p *parser) parseModuleLine(kw, rest string) error {
 	m := p.mod
-	count := len(m.Needs) + len(m.Rpath) + len(m.Runpath) + len(m.Z) + len(m.Versions) + len(m.Ctors) + len(m.Dtors) + len(m.Funcs) + len(m.Data) + len(m.TLS) + len(m.Tables)
+	count := len(m.Needs) + len(m.Rpath) + len(m.Runpath) + len(m.Z) + len(m.Versions) + len(m.Ctors) + len(m.Dtors) + len(m.Funcs) + len(m.Data) + len(m.TLS) + len(m.Tables) + len(m.Abs) + len(m.Ptrs) + len(m.Many)
 	if count >= MaxItems {
 		return p.errf("module %s has more than %d items", m.Path, MaxItems)
 	}
@@ -395,7 +418,7 @@ func (p *parser) parseModuleLine(kw, rest string) error {
 	case "z":
 		for _, z := range strings.Fields(rest) {
 			if !zOptions[z] {
-				return p.errf("unknown link option %q (want nodelete, nodlopen, nodeflib, now, lazy, relr, initfirst)", z)
+				return p.errf("unknown link option %q (want nodelete, nodlopen, nodeflib, now, lazy, relr, initfirst, norelro, bigpage, hash-sysv, hash-gnu, hash-both, tlsdesc)", z)
 			}
 			m.Z = append(m.Z, z)
 		}
@@ -482,6 +505,19 @@ func (p *parser) parseModuleLine(kw, rest string) error {
 			switch f[i] {
 			case "ie":
 				v.IE = true
+			case "size":
+				if i+1 >= len(f) {
+					return p.errf("size needs a value")
+				}
+				n, err := p.number(f[i+1])
+				if err != nil {
+					return err
+				}
+				if n < 8 || n > 1<<20 || n%8 != 0 {
+					return p.errf("size %d: want a multiple of 8 in [8, 1 MiB]", n)
+				}
+				v.Size = n
+				i++
 			case "align":
 				if i+1 >= len(f) {
 					return p.errf("align needs a value")
@@ -496,10 +532,49 @@ func (p *parser) parseModuleLine(kw, rest string) error {
 				v.Align = a
 				i++
 			default:
-				return p.errf("tls option %q (want align N or ie)", f[i])
+				return p.errf("tls option %q (want align N, size N or ie)", f[i])
 			}
 		}
 		m.TLS = append(m.TLS, v)
+	case "abs", "ptr":
+		lhs, rhs, ok := strings.Cut(rest, "=")
+		name, val := strings.TrimSpace(lhs), strings.TrimSpace(rhs)
+		if !ok {
+			return p.errf("want: %s NAME = %s", kw, map[string]string{"abs": "N", "ptr": "SYM"}[kw])
+		}
+		if err := p.checkNewName(name); err != nil {
+			return err
+		}
+		if kw == "abs" {
+			n, err := p.number(val)
+			if err != nil {
+				return err
+			}
+			m.Abs = append(m.Abs, Data{Name: name, N: n})
+		} else {
+			if !identRe.MatchString(val) || len(val) > maxTokenLen {
+				return p.errf("symbol %q: want a C identifier", val)
+			}
+			m.Ptrs = append(m.Ptrs, Ptr{Name: name, Sym: val})
+		}
+	case "funcs":
+		f := strings.Fields(rest)
+		if len(f) != 2 || !identRe.MatchString(f[0]) || len(f[0]) > 64 {
+			return p.errf("want: funcs PREFIX COUNT")
+		}
+		n, err := p.number(f[1])
+		if err != nil {
+			return err
+		}
+		if n < 1 || n > 4096 {
+			return p.errf("funcs count %d: want 1 to 4096", n)
+		}
+		for _, o := range m.Many {
+			if o.Prefix == f[0] {
+				return p.errf("funcs %s defined twice", f[0])
+			}
+		}
+		m.Many = append(m.Many, Many{Prefix: f[0], Count: int(n)})
 	case "table":
 		lhs, rhs, ok := strings.Cut(rest, "=")
 		name := strings.TrimSpace(lhs)
@@ -562,6 +637,16 @@ func (p *parser) checkNewName(name string) error {
 		}
 	}
 	for _, d := range m.Tables {
+		if d.Name == name {
+			return p.errf("%s defined twice in module %s", name, m.Path)
+		}
+	}
+	for _, d := range m.Abs {
+		if d.Name == name {
+			return p.errf("%s defined twice in module %s", name, m.Path)
+		}
+	}
+	for _, d := range m.Ptrs {
 		if d.Name == name {
 			return p.errf("%s defined twice in module %s", name, m.Path)
 		}
@@ -722,7 +807,7 @@ func (p *parser) parseExpr(f []string) (Expr, error) {
 			return e, p.errf("only call takes a versioned reference")
 		}
 		e.N, err = addend(2, u)
-	case "weakcall", "tls", "tlsinc", "read", "tablesum":
+	case "weakcall", "tls", "tlsinc", "read", "tablesum", "addr", "callptr":
 		e.Kind = f[0]
 		if err = want(2, f[0]+" NAME"); err != nil {
 			return e, err
@@ -782,7 +867,7 @@ func (p *parser) parseExpr(f []string) (Expr, error) {
 		e.Flag, err = p.parseFlags(f[2])
 	default:
 		e.Kind = "const"
-		if err = want(1, "N | call SYM[@V] [+ N] | weakcall SYM | next SYM [+ N] | default SYM [+ N] | tls VAR | tlsinc VAR | tlsalign VAR A | counter | read VAR | ifunc N | ifunc-select SYM N1 N2 | tablesum T | open PATH FLAGS"); err != nil {
+		if err = want(1, "N | call SYM[@V] [+ N] | weakcall SYM | next SYM [+ N] | default SYM [+ N] | tls VAR | tlsinc VAR | tlsalign VAR A | counter | read VAR | addr SYM | callptr PTR | ifunc N | ifunc-select SYM N1 N2 | tablesum T | open PATH FLAGS"); err != nil {
 			return e, err
 		}
 		e.N, err = p.number(f[0])

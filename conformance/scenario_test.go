@@ -38,6 +38,10 @@ module sub/liba.so
   data d unique = 7
   tls t = 9 align 64 ie
   table tab = 1 2 3
+  abs av = 0x10
+  ptr fp = foo
+  funcs g 3
+  tls big = 0 size 64
 module linkonly/libb.so link-only
   func bar = 1
 symlink l.so sub/liba.so
@@ -69,6 +73,9 @@ join t1
 	if s.Doc != "First line second line." || s.LibPath != "lib:other" || len(s.Modules) != 2 || len(s.Links) != 4 || len(s.Ops) != 12 {
 		t.Fatalf("unexpected parse: %+v", s)
 	}
+	if src := Generate(s.Name, s.Modules[0]); !strings.Contains(src.C, ".symver conf_v_foo_V2, foo@@V2, remove") || src.Map != "V1 { };\nV2 { } V1;\n" {
+		t.Errorf("generated source lacks the default version binding or the version script:\n%s\n%s", src.C, src.Map)
+	}
 	m := s.Modules[0]
 	want := &Module{
 		Path: "sub/liba.so", Soname: "liba.so.1", Needs: []string{"libb.so"}, Rpath: []string{"$ORIGIN/lib"},
@@ -83,8 +90,11 @@ join t1
 			{Name: "sel", Expr: Expr{Kind: "ifunc-select", Sym: "choose", N: 1, N2: 2}, Line: 23},
 		},
 		Data:   []Data{{Name: "d", Attr: "unique", N: 7}},
-		TLS:    []TLSVar{{Name: "t", N: 9, Align: 64, IE: true}},
+		TLS:    []TLSVar{{Name: "t", N: 9, Align: 64, IE: true}, {Name: "big", Size: 64}},
 		Tables: []Table{{Name: "tab", Vals: []int64{1, 2, 3}}},
+		Abs:    []Data{{Name: "av", N: 16}},
+		Ptrs:   []Ptr{{Name: "fp", Sym: "foo"}},
+		Many:   []Many{{Prefix: "g", Count: 3}},
 		Line:   7,
 	}
 	if d := cmp.Diff(want, m); d != "" {
@@ -140,6 +150,12 @@ func TestParseErrors(t *testing.T) {
 		{"rpath and runpath", head + "module a.so\nrpath x\nrunpath y\nrun\necho x\n", 3, "both rpath and runpath"},
 		{"link over module", head + "module a.so\nsymlink a.so b.so\nrun\necho x\n", 1, "overwrite a module"},
 		{"empty file", "", 0, "no scenario"},
+		{"funcs count", head + "module a.so\nfuncs f 0\n", 4, "want 1 to 4096"},
+		{"funcs twice", head + "module a.so\nfuncs f 2\nfuncs f 3\n", 5, "defined twice"},
+		{"abs value", head + "module a.so\nabs x = y\n", 4, `number "y"`},
+		{"ptr target", head + "module a.so\nptr p = 1x\n", 4, "want a C identifier"},
+		{"tls size", head + "module a.so\ntls t = 1 size 12\n", 4, "multiple of 8"},
+		{"abs clash", head + "module a.so\nfunc x = 1\nabs x = 2\n", 5, "defined twice"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,7 +183,7 @@ func TestParseTooLarge(t *testing.T) {
 // requiredCategories are the categories issue 9 asks the suite to cover.
 var requiredCategories = []string{"load", "noload", "nodelete", "paths", "rpath", "scope", "deepbind",
 	"next", "interpose", "weak", "unique", "versions", "ifunc", "relr", "init", "unload", "tls", "dedup",
-	"rollback", "errors"}
+	"rollback", "errors", "reloc"}
 
 // TestSuiteShape checks the suite itself: every scenario parses, has a
 // golden file and a known category; there are no orphan golden files; every

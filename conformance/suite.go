@@ -137,7 +137,7 @@ func Check(ctx context.Context, b Backend, scs []*Scenario, golden func(string) 
 			r := Result{Scenario: s}
 			r.Got, r.Err = b.Run(ctx, s)
 			if r.Err == nil {
-				r.Want, r.Err = golden(s.Name)
+				r.Want, r.Err = golden(s.Name) // Got is kept for the report
 			}
 			switch {
 			case r.Err != nil:
