@@ -254,3 +254,82 @@ func TestTestObjectsMatchGlibc(t *testing.T) {
 		})
 	}
 }
+
+// TestHashLookup looks every defined symbol up through each hash-table
+// style (GNU with a forced collision, SysV, both, and no table at all),
+// and checks the hash functions against the tables the linker wrote.
+func TestHashLookup(t *testing.T) {
+	dir := testObjects(t)
+	for _, style := range []string{"gnu", "sysv", "both", "none"} {
+		t.Run(style, func(t *testing.T) {
+			file := style
+			if style == "none" {
+				file = "gnu"
+			}
+			ns := NewNamespace(Config{Cwd: dir, Interp: ""})
+			o, err := ns.LoadMain(filepath.Join(dir, "lib", "libhash_"+file+".so"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := o.Dynamic()
+			switch style {
+			case "gnu":
+				if d.GNUHash == nil || d.SysVHash != nil {
+					t.Fatal("want only DT_GNU_HASH")
+				}
+			case "sysv":
+				if d.GNUHash != nil || d.SysVHash == nil {
+					t.Fatal("want only DT_HASH")
+				}
+			case "none":
+				d.GNUHash, d.SysVHash = nil, nil // the linear-scan fallback
+			}
+			if GNUHash("fAb") != GNUHash("fBA") {
+				t.Fatal("fAb and fBA should collide")
+			}
+			n := 0
+			for i := 1; i < d.Symbols.Len(); i++ {
+				s := d.Symbols.At(i)
+				if s.Section == elf.SHN_UNDEF {
+					continue
+				}
+				if g := d.GNUHash; g != nil && i >= int(g.SymOffset) && g.Chains[i-int(g.SymOffset)]|1 != GNUHash(s.Name)|1 {
+					t.Errorf("%s: GNU chain value %#x, GNUHash %#x", s.Name, g.Chains[i-int(g.SymOffset)], GNUHash(s.Name))
+				}
+				def, ok := Lookup([]*Object{o}, s.Name, nil, ClassNormal, nil)
+				if !ok || def.Index != i {
+					t.Errorf("Lookup(%s) = %d, %v; want index %d", s.Name, def.Index, ok, i)
+				}
+				n++
+			}
+			if n < 10 {
+				t.Errorf("only %d defined symbols", n)
+			}
+			for _, miss := range []string{"fAc", "gamma", "", "data_d"} {
+				if def, ok := Lookup([]*Object{o}, miss, nil, ClassNormal, nil); ok {
+					t.Errorf("Lookup(%q) found %s", miss, def.Symbol.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestHashFunctions(t *testing.T) {
+	tests := []struct {
+		name      string
+		gnu, sysv uint32
+	}{
+		{"", 0x1505, 0},
+		{"printf", 0x156b2bb8, 0x077905a6},
+		{"exit", 0x7c967e3f, 0x0006cf04},
+		{"syscall", 0xbac212a0, 0x0b09985c},
+	}
+	for _, tc := range tests {
+		if g := GNUHash(tc.name); g != tc.gnu {
+			t.Errorf("GNUHash(%q) = %#x, want %#x", tc.name, g, tc.gnu)
+		}
+		if s := SysVHash(tc.name); s != tc.sysv {
+			t.Errorf("SysVHash(%q) = %#x, want %#x", tc.name, s, tc.sysv)
+		}
+	}
+}

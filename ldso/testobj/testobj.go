@@ -100,6 +100,10 @@ func Build(src, out string) error {
 		{"gcc", "-shared", "-fPIC", "-o", "lib/libuniqx.so", s("uniq.c")},
 		{"gcc", "-shared", "-fPIC", "-o", "lib/libuniqy.so", s("uniq.c")},
 		{"gcc", "-o", "bin/uniq", s("uniq_main.c"), runpath, libRun},
+		// Hash table styles.
+		{"gcc", "-shared", "-fPIC", "-Wl,--hash-style=gnu", "-o", "lib/libhash_gnu.so", s("hash.c")},
+		{"gcc", "-shared", "-fPIC", "-Wl,--hash-style=sysv", "-o", "lib/libhash_sysv.so", s("hash.c")},
+		{"gcc", "-shared", "-fPIC", "-Wl,--hash-style=both", "-o", "lib/libhash_both.so", s("hash.c")},
 	}
 	for _, st := range steps {
 		cmd := exec.Command(st[0], st[1:]...)
