@@ -45,33 +45,38 @@ func TestLinkageGolden(t *testing.T) {
 		// onlyT keeps only lines that mention the build directory (bind
 		// output for libc itself is not ours to pin).
 		onlyT bool
+		// llp is the LD_LIBRARY_PATH the command sees.
+		llp string
 	}
 	var cases []tc
 	for _, p := range testobj.Programs {
-		cases = append(cases, tc{"ldd-" + p, []string{"ldd", bin(p)}, false})
+		cases = append(cases, tc{"ldd-" + p, []string{"ldd", bin(p)}, false, ""})
 	}
 	cases = append(cases,
-		tc{"ldd-order_runpath-llp", []string{"ldd", "--library-path", filepath.Join(dir, "llp"), bin("order_runpath")}, false},
-		tc{"ldd-order_rpath-llp", []string{"ldd", "--library-path", filepath.Join(dir, "llp"), bin("order_rpath")}, false},
-		tc{"ldd-json-missing", []string{"ldd", "--json", bin("missing")}, false},
-		tc{"tree-rpath_inherit", []string{"tree", bin("rpath_inherit")}, false},
-		tc{"tree-runpath_noinherit", []string{"tree", bin("runpath_noinherit")}, false},
-		tc{"tree-dedup", []string{"tree", bin("dedup")}, false},
-		tc{"tree-soname_reuse", []string{"tree", bin("soname_reuse")}, false},
-		tc{"tree-order_runpath-llp", []string{"tree", "--library-path", filepath.Join(dir, "llp"), bin("order_runpath")}, false},
-		tc{"tree-dot-cycle", []string{"tree", "--dot", bin("cycle")}, false},
-		tc{"bind-ver_old", []string{"bind", bin("ver_old")}, true},
-		tc{"bind-ver_new", []string{"bind", bin("ver_new")}, true},
-		tc{"bind-ver_missing-unresolved", []string{"bind", "--unresolved", bin("ver_missing")}, false},
-		tc{"bind-weak", []string{"bind", bin("weak")}, true},
-		tc{"bind-interpose", []string{"bind", bin("interpose")}, true},
-		tc{"bind-missing-unresolved", []string{"bind", "--unresolved", bin("missing")}, false},
-		tc{"syms-libver", []string{"syms", lib("libver.so")}, false},
-		tc{"syms-undefined-ver_old", []string{"syms", "--undefined", bin("ver_old")}, false},
-		tc{"syms-json-defined-libi2", []string{"syms", "--json", "--defined", lib("libi2.so")}, false},
+		tc{"ldd-order_runpath-llp", []string{"ldd", "--library-path", filepath.Join(dir, "llp"), bin("order_runpath")}, false, ""},
+		tc{"ldd-order_rpath-llp", []string{"ldd", "--library-path", filepath.Join(dir, "llp"), bin("order_rpath")}, false, ""},
+		tc{"ldd-order_runpath-env", []string{"ldd", bin("order_runpath")}, false, filepath.Join(dir, "llp")},
+		tc{"ldd-order_runpath-flag-overrides-env", []string{"ldd", "--library-path", "", bin("order_runpath")}, false, filepath.Join(dir, "llp")},
+		tc{"ldd-json-missing", []string{"ldd", "--json", bin("missing")}, false, ""},
+		tc{"tree-rpath_inherit", []string{"tree", bin("rpath_inherit")}, false, ""},
+		tc{"tree-runpath_noinherit", []string{"tree", bin("runpath_noinherit")}, false, ""},
+		tc{"tree-dedup", []string{"tree", bin("dedup")}, false, ""},
+		tc{"tree-soname_reuse", []string{"tree", bin("soname_reuse")}, false, ""},
+		tc{"tree-order_runpath-llp", []string{"tree", "--library-path", filepath.Join(dir, "llp"), bin("order_runpath")}, false, ""},
+		tc{"tree-dot-cycle", []string{"tree", "--dot", bin("cycle")}, false, ""},
+		tc{"bind-ver_old", []string{"bind", bin("ver_old")}, true, ""},
+		tc{"bind-ver_new", []string{"bind", bin("ver_new")}, true, ""},
+		tc{"bind-ver_missing-unresolved", []string{"bind", "--unresolved", bin("ver_missing")}, false, ""},
+		tc{"bind-weak", []string{"bind", bin("weak")}, true, ""},
+		tc{"bind-interpose", []string{"bind", bin("interpose")}, true, ""},
+		tc{"bind-missing-unresolved", []string{"bind", "--unresolved", bin("missing")}, false, ""},
+		tc{"syms-libver", []string{"syms", lib("libver.so")}, false, ""},
+		tc{"syms-undefined-ver_old", []string{"syms", "--undefined", bin("ver_old")}, false, ""},
+		tc{"syms-json-defined-libi2", []string{"syms", "--json", "--defined", lib("libi2.so")}, false, ""},
 	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("LD_LIBRARY_PATH", c.llp)
 			var out, errb bytes.Buffer
 			code := run(c.args, &out, &errb)
 			text := out.String()
