@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 var (
@@ -82,5 +84,38 @@ func TestGlibcGolden(t *testing.T) {
 		if r.Diff != "" {
 			t.Errorf("%s: glibc's log differs from %s (-golden +glibc):\n%s", s.Name, filepath.Join(goldenDir, s.Name+".log"), r.Diff)
 		}
+	}
+}
+
+// TestNativeCrashIsLogged checks that a scenario whose code kills the driver
+// yields a log (with the exit status and glibc's message, normalised), not a
+// backend error: a lazily bound call to an undefined function.
+func TestNativeCrashIsLogged(t *testing.T) {
+	scs, err := Parse("crash.scn", []byte(`scenario crash-lazy-call
+category rollback
+module liba.so
+  func fa = call nowhere
+run
+open h ./liba.so LAZY
+sym s h fa
+call s
+echo not reached
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := nativeBackend(t)
+	got, err := n.Run(context.Background(), scs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"open h ./liba.so LAZY: ok",
+		"sym s h fa: ok",
+		"driver: exit status 127",
+		"<main>: symbol lookup error: ./liba.so: undefined symbol: nowhere",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
 	}
 }
