@@ -58,9 +58,27 @@ func benchValidCode(b *testing.B) []byte {
 	return code
 }
 
+// BenchmarkValidateValid validates at least 1 MiB of valid code: the valid
+// reference cases packed into one chunk (sub-benchmark "refcases"), and,
+// when $HALITE_BENCH_SFI_ELF names an ELF file compiled by halite cc, its
+// executable segment (sub-benchmark "sfi": realistic compiler output).
 func BenchmarkValidateValid(b *testing.B) {
-	code := benchValidCode(b)
-	val := New(Options{Features: AllFeatures})
+	b.Run("refcases", func(b *testing.B) {
+		benchValid(b, benchValidCode(b))
+	})
+	if path := os.Getenv("HALITE_BENCH_SFI_ELF"); path != "" {
+		b.Run("sfi", func(b *testing.B) {
+			code := execSegment(b, path)
+			if vd := Code(code, 0, Options{Profile: Halite, Features: AllFeatures}); !vd.Valid() {
+				b.Fatalf("%s is not valid: %v", path, vd.Err())
+			}
+			benchValid(b, code)
+		})
+	}
+}
+
+func benchValid(b *testing.B, code []byte) {
+	val := New(Options{Profile: Halite, Features: AllFeatures})
 	b.SetBytes(int64(len(code)))
 	b.ReportAllocs()
 	cpu := cpuTime()
@@ -72,30 +90,28 @@ func BenchmarkValidateValid(b *testing.B) {
 	reportCPURate(b, len(code), cpu)
 }
 
+// execSegment returns the first executable segment of the ELF file at
+// path as a chunk (see ELF).
+func execSegment(b *testing.B, path string) []byte {
+	f, err := elfload.Open(path)
+	if err != nil {
+		b.Skipf("%s: %v", path, err)
+	}
+	defer f.Close()
+	vs, err := ELF(f.Plan, Options{Features: AllFeatures, MaxErrors: 1, NoDisasm: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(vs) == 0 {
+		b.Skipf("%s: no executable segment", path)
+	}
+	return vs[0].Code
+}
+
 // BenchmarkValidateInvalid validates the executable segment of this
 // machine's libsqlite3 (ordinary, non-SFI code), reporting every error.
 func BenchmarkValidateInvalid(b *testing.B) {
-	const lib = "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0"
-	f, err := elfload.Open(lib)
-	if err != nil {
-		b.Skipf("%s: %v", lib, err)
-	}
-	defer f.Close()
-	var code []byte
-	for i, s := range f.Segments {
-		if s.Prot&elfload.ProtExec != 0 {
-			data, err := f.SegmentData(i)
-			if err != nil {
-				b.Fatal(err)
-			}
-			code = make([]byte, (len(data)+31)&^31)
-			copy(code, data)
-			break
-		}
-	}
-	if code == nil {
-		b.Skip("no executable segment")
-	}
+	code := execSegment(b, "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0")
 	for _, mode := range []struct {
 		name string
 		opts Options

@@ -45,13 +45,22 @@ type inst struct {
 	msg    string // why it was rejected
 }
 
-// isLegacyPrefix reports whether b is a legacy prefix byte.
-func isLegacyPrefix(b byte) bool {
-	switch b {
-	case 0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65:
-		return true
+// byteKind classifies a byte at the start of an instruction.
+var byteKind [256]uint8
+
+const (
+	bkOpcode = iota
+	bkPrefix // legacy prefix
+	bkREX
+)
+
+func init() {
+	for _, b := range []byte{0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65} {
+		byteKind[b] = bkPrefix
 	}
-	return false
+	for b := 0x40; b <= 0x4f; b++ {
+		byteKind[b] = bkREX
+	}
 }
 
 // matchNop recognises NaCl's multi-byte nop forms at code[p:]: returns the
@@ -127,7 +136,7 @@ func decode(code []byte, p int, in *inst, halite bool) int {
 		end = p + 15
 	}
 	*in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
-	if c := code[p]; c == 0x66 || c == 0x0f {
+	if c := code[p]; (c == 0x66 || c == 0x0f) && p+1 < end && (code[p+1] == 0x1f || code[p+1] == 0x66 || code[p+1] == 0x2e || code[p+1] == 0x0f) {
 		if n := matchNop(code[:end], p); n > 0 {
 			in.length = n
 			in.nop = true
@@ -137,6 +146,9 @@ func decode(code []byte, p int, in *inst, halite bool) int {
 	}
 	var seg byte
 	var lock, f2, f3 bool
+	if byteKind[code[p]] == bkOpcode {
+		goto opcode
+	}
 	for p < end {
 		b := code[p]
 		switch b {
@@ -188,11 +200,12 @@ rex:
 			in.msg = "truncated instruction"
 			return stUnrecognized
 		}
-		if isLegacyPrefix(code[p]) || code[p]&0xf0 == 0x40 {
+		if byteKind[code[p]] != bkOpcode {
 			in.msg = "REX prefix must immediately precede the opcode"
 			return stUnrecognized
 		}
 	}
+opcode:
 	in.rep = f2 || f3
 	rexW := in.rex&8 != 0
 	var o op

@@ -136,29 +136,37 @@ func init() {
 // instruction. It returns the register this instruction restricts.
 func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 	if in.nop {
-		v.unprocessed(code, p, prev)
-		return regNone
-	}
-	b := code[p : p+in.length]
-	// %rsp/%rbp fix-ups: add/or %r15,%rsp|%rbp, lea (%rsp,%r15,1),%rsp,
-	// lea 0x0(%rbp,%r15,1),%rbp.
-	if r := fixup(b); r != regNone {
-		if prev != r {
-			rule := RuleRSPSandboxing
-			if r == regRBP {
-				rule = RuleRBPSandboxing
-			}
-			v.report(code, p, rule, fixupMsg[r&1])
-			if prev == regRSP || prev == regRBP {
-				v.unprocessed(code, p, prev)
-			}
-		} else {
-			v.clearTarget(p)
+		if prev == regRSP || prev == regRBP {
+			v.unprocessed(code, p, prev)
 		}
 		return regNone
 	}
-	v.unprocessed(code, p, prev)
-	if in.mem && in.o.flags&fNoMem == 0 && !in.fsRead {
+	var b []byte
+	if in.rex&8 != 0 {
+		b = code[p : p+in.length]
+		// %rsp/%rbp fix-ups: add/or %r15,%rsp|%rbp, lea
+		// (%rsp,%r15,1),%rsp, lea 0x0(%rbp,%r15,1),%rbp.
+		if r := fixup(b); r != regNone {
+			if prev != r {
+				rule := RuleRSPSandboxing
+				if r == regRBP {
+					rule = RuleRBPSandboxing
+				}
+				v.report(code, p, rule, fixupMsg[r&1])
+				if prev == regRSP || prev == regRBP {
+					v.unprocessed(code, p, prev)
+				}
+			} else {
+				v.clearTarget(p)
+			}
+			return regNone
+		}
+	}
+	if prev == regRSP || prev == regRBP {
+		v.unprocessed(code, p, prev)
+	}
+	f := in.o.flags
+	if in.mem && f&fNoMem == 0 && !in.fsRead {
 		switch in.base {
 		case regR15, regRSP, regRBP, regRIP:
 			if in.index != regNone {
@@ -171,75 +179,51 @@ func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 		default:
 			v.report(code, p, RuleBadBase, badBaseMsg[in.base+1])
 		}
-		if in.o.flags&fNoBTMem != 0 {
+		if f&fNoBTMem != 0 {
 			v.report(code, p, RuleForbidden, "bit test with a register bit offset into memory")
 		}
 	}
-	// allowed 64-bit writes to %rsp/%rbp
-	if isStackMove(b) {
-		return regNone
-	}
-	restricted := int8(regNone)
-	f := in.o.flags
 	if f&(fWReg|fWRM|fWOp|fWAX|fWV) == 0 {
 		return regNone
 	}
-	size := in.o.size
-	w := func(r int8) {
-		if restricted == regRSP || restricted == regRBP {
-			v.unprocessed(code, p, restricted)
-		}
-		restricted = regNone
-		bits := 32
-		switch size {
-		case szV:
-			switch {
-			case in.rex&8 != 0:
-				bits = 64
-			case in.p66:
-				bits = 16
-			}
-		case sz8:
-			bits = 8
-			if in.rex == 0 && r >= 4 && r < 8 {
-				r -= 4 // %ah, %ch, %dh, %bh
-			}
-		case sz64:
+	// allowed 64-bit writes to %rsp/%rbp
+	if b != nil && isStackMove(b) {
+		return regNone
+	}
+	bits := 32
+	switch in.o.size {
+	case szV:
+		switch {
+		case in.rex&8 != 0:
 			bits = 64
-			if in.p66 {
-				bits = 16 // pop %bp
-			}
-		case szY:
-			if in.rex&8 != 0 {
-				bits = 64
-			}
-		case sz16:
+		case in.p66:
 			bits = 16
 		}
-		switch {
-		case r == regR15:
-			v.report(code, p, RuleR15Modified, "%r15 is modified")
-		case r == regRBP && bits < 32:
-			v.report(code, p, RuleRBPModified, "%bpl or %bp is modified")
-		case r == regRSP && bits < 32:
-			v.report(code, p, RuleRSPModified, "%spl or %sp is modified")
-		case r == regRBP && (bits != 32 || f&fNoZext != 0):
-			v.report(code, p, RuleRBPSandboxing, "%rbp is modified other than by a zero-extending 32-bit write followed by add %r15,%rbp")
-		case r == regRSP && (bits != 32 || f&fNoZext != 0):
-			v.report(code, p, RuleRSPSandboxing, "%rsp is modified other than by a zero-extending 32-bit write followed by add %r15,%rsp")
-		case bits == 32 && f&fNoZext == 0:
-			restricted = r
+	case sz8:
+		bits = 8
+	case sz64:
+		bits = 64
+		if in.p66 {
+			bits = 16 // pop %bp
 		}
+	case szY:
+		if in.rex&8 != 0 {
+			bits = 64
+		}
+	case sz16:
+		bits = 16
 	}
+	zext := bits == 32 && f&fNoZext == 0
+	restricted := int8(regNone)
 	if f&fWAX != 0 {
-		w(0)
+		restricted = v.write(code, p, in, 0, bits, zext, restricted)
 	}
 	if f&fWReg != 0 {
-		w(in.reg)
+		restricted = v.write(code, p, in, in.reg, bits, zext, restricted)
 	}
 	if f&fWRM != 0 {
 		if in.mod == 3 {
-			w(in.rm)
+			restricted = v.write(code, p, in, in.rm, bits, zext, restricted)
 		} else if f&fWReg != 0 {
 			// xchg/xadd with memory: NaCl treats only the second
 			// (memory) write as the zero-extending one, so the
@@ -251,12 +235,49 @@ func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 		}
 	}
 	if f&fWOp != 0 {
-		w(int8(in.opc&7) | int8(in.rex&1)<<3)
+		restricted = v.write(code, p, in, int8(in.opc&7)|int8(in.rex&1)<<3, bits, zext, restricted)
 	}
 	if f&fWV != 0 {
-		w(in.vreg)
+		restricted = v.write(code, p, in, in.vreg, bits, zext, restricted)
 	}
 	return restricted
+}
+
+// write applies the rules to a write of bits bits to GP register r by the
+// instruction at p; restricted is the register restricted by an earlier
+// write of the same instruction. It returns the register now restricted.
+func (v *Validator) write(code []byte, p int, in *inst, r int8, bits int, zext bool, restricted int8) int8 {
+	if restricted == regRSP || restricted == regRBP {
+		v.unprocessed(code, p, restricted)
+	}
+	if bits == 8 && in.rex == 0 && r >= 4 && r < 8 {
+		r -= 4 // %ah, %ch, %dh, %bh
+	}
+	switch r {
+	case regR15:
+		v.report(code, p, RuleR15Modified, "%r15 is modified")
+	case regRBP:
+		if bits < 32 {
+			v.report(code, p, RuleRBPModified, "%bpl or %bp is modified")
+		} else if !zext {
+			v.report(code, p, RuleRBPSandboxing, "%rbp is modified other than by a zero-extending 32-bit write followed by add %r15,%rbp")
+		} else {
+			return r
+		}
+	case regRSP:
+		if bits < 32 {
+			v.report(code, p, RuleRSPModified, "%spl or %sp is modified")
+		} else if !zext {
+			v.report(code, p, RuleRSPSandboxing, "%rsp is modified other than by a zero-extending 32-bit write followed by add %r15,%rsp")
+		} else {
+			return r
+		}
+	default:
+		if zext {
+			return r
+		}
+	}
+	return regNone
 }
 
 // unprocessed reports a restricted %rsp/%rbp that the instruction at p
