@@ -226,7 +226,8 @@ func TestSandboxTLS(t *testing.T) {
 // TestSandboxMutexCondvarStress: a futex mutex and condition variable in
 // sandbox code pass a token around 16 threads created and joined by a
 // sandbox thread (thread_create host call, tid words), while another
-// sandbox thread creates and joins 40 short-lived threads.
+// sandbox thread creates and joins 40 short-lived threads that end with
+// the exit host call.
 func TestSandboxMutexCondvarStress(t *testing.T) {
 	const n, rounds, churn = 16, 150, 40
 	e := newSandboxEnv(t, Config{})
@@ -240,7 +241,7 @@ func TestSandboxMutexCondvarStress(t *testing.T) {
 	stacks := e.alloc(t, (n+churn)*(16<<10))
 	e.put64(t, spawnRec, n, e.syms["ring"], ringRecs, 128, stacks+16<<10, 16<<10, tids, 99)
 	cstacks := stacks + n*(16<<10)
-	e.put64(t, churnRec, churn, e.syms["exit_now"], 0, 0, cstacks+16<<10, 16<<10, churnTids, 99)
+	e.put64(t, churnRec, churn, e.syms["exit_call"], 0, 0, cstacks+16<<10, 16<<10, churnTids, 99)
 	stk := e.alloc(t, 32<<10)
 	spawn, err := e.y.Start(e.syms["spawner"], spawnRec, stk+16<<10, 0)
 	if err != nil {

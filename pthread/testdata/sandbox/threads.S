@@ -512,6 +512,15 @@ plain_load:
 	.bundle_unlock
 	RETURN
 
+# exit_call(arg): ends the thread with the exit host call (60).
+	.set SYS_EXIT, 60
+	.globl exit_call
+	.p2align 5
+exit_call:
+	xor %edi, %edi
+	HOSTCALL SYS_EXIT
+	hlt
+
 # exit_now(arg): returns at once (thread create+join benchmark).
 	.globl exit_now
 	.p2align 5
