@@ -20,6 +20,7 @@ const (
 type stmt struct {
 	kind stmtKind
 	line int    // 1-based line in the .s file
+	src  string // "file.c:12" for inline assembly (from gcc's "# 12 "file.c" 1" markers), else ""
 	text string // the statement's text as written (no comment)
 
 	// label

@@ -215,7 +215,7 @@ func (d *Driver) run() error {
 		out = "a.out"
 	}
 	args := []string{"-shared", "-nostartfiles", "-nostdlib", "-Wl,-z,now", "-Wl,-z,noexecstack",
-		"-Wl,-z,separate-code", "-Wl,--hash-style=gnu", "-Wl,--no-undefined-version", "-o", out}
+		"-Wl,-z,separate-code", "-Wl,--hash-style=gnu", "-Wl,-Bsymbolic-functions", "-Wl,--no-undefined-version", "-o", out}
 	// Inputs in command-line order: compiled objects where their sources
 	// were, plus the pass-through link arguments.
 	for _, in := range inv.Inputs {
@@ -288,7 +288,11 @@ func (d *Driver) toAssembly(in Input) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("%s: not a source file", in.Path)
 	}
-	out, err := Rewrite(src, in.Path)
+	name := in.Path
+	if in.Lang != "s" {
+		name += " (as assembly)"
+	}
+	out, err := Rewrite(src, name)
 	if err != nil {
 		return nil, fmt.Errorf("halite cc: %s: cannot make this code safe for the sandbox:\n%v", in.Path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -21,11 +22,10 @@ type RewriteError struct {
 }
 
 func (e *RewriteError) Error() string {
-	loc := fmt.Sprintf("%s:%d", e.File, e.Line)
 	if e.Source != "" {
-		loc = e.Source + " (" + loc + ")"
+		return fmt.Sprintf("%s: %s: %q [assembly line %d of %s]", e.Source, e.Msg, e.Text, e.Line, e.File)
 	}
-	return fmt.Sprintf("%s: %s: %q", loc, e.Msg, e.Text)
+	return fmt.Sprintf("%s:%d: %s: %q", e.File, e.Line, e.Msg, e.Text)
 }
 
 // RewriteErrors lists every problem found in one file.
@@ -41,6 +41,10 @@ func (es RewriteErrors) Error() string {
 	}
 	return b.String()
 }
+
+// asmMarker matches gcc's markers around inline assembly in its output:
+// `# 12 "file.c" 1` opens a block, `# 0 "" 2` closes it.
+var asmMarker = regexp.MustCompile(`^#\s*(\d+)\s+"([^"]*)"\s+([12])\s*$`)
 
 // maxErrors bounds the number of errors collected for one file.
 const maxErrors = 50
@@ -67,8 +71,9 @@ type rewriter struct {
 	srcFile string
 	srcLine int
 
-	align map[string]bool // labels to align to a bundle
-	st    *stmt
+	align   map[string]bool // labels to align to a bundle
+	defined map[string]bool // every label defined in the file
+	st      *stmt
 }
 
 // Rewrite turns GNU as AT&T assembly (compiler output, hand-written .s, or
@@ -81,7 +86,7 @@ func Rewrite(src []byte, file string) ([]byte, error) {
 		return nil, perr
 	}
 	r := &rewriter{file: file, seen: map[string]string{}, files: map[string]string{}}
-	r.align = collectAlignLabels(stmts)
+	r.align, r.defined = collectAlignLabels(stmts)
 	r.out.WriteString("\t.bundle_align_mode 5\n")
 	r.cur = section{key: ".text", exec: true}
 	r.out.WriteString("\t.text\n")
@@ -107,9 +112,24 @@ func parseFile(src []byte, file string) ([]stmt, error) {
 	sc.Buffer(make([]byte, 64*1024), maxLineLen)
 	inComment := false
 	n := 0
+	asmFile, asmLine := "", 0 // inside an inline asm block: its source position
 	for sc.Scan() {
 		n++
 		line := sc.Text()
+		if m := asmMarker.FindStringSubmatch(line); m != nil {
+			if m[3] == "1" {
+				asmFile = m[2]
+				asmLine, _ = strconv.Atoi(m[1]) // the asm statement's line
+			} else {
+				asmFile = ""
+			}
+			continue
+		}
+		src := ""
+		if asmFile != "" {
+			src = fmt.Sprintf("%s:%d", asmFile, asmLine)
+		}
+		first := len(stmts)
 		parts, err := splitStatements(line, &inComment)
 		if err != nil {
 			errs = append(errs, &RewriteError{File: file, Line: n, Text: line, Msg: err.Error()})
@@ -118,8 +138,11 @@ func parseFile(src []byte, file string) ([]stmt, error) {
 		for _, p := range parts {
 			stmts, err = parseStatement(stmts, p, n)
 			if err != nil {
-				errs = append(errs, &RewriteError{File: file, Line: n, Text: strings.TrimSpace(p), Msg: err.Error()})
+				errs = append(errs, &RewriteError{File: file, Line: n, Source: src, Text: strings.TrimSpace(p), Msg: err.Error()})
 			}
+		}
+		for i := first; i < len(stmts); i++ {
+			stmts[i].src = src
 		}
 		if len(errs) >= maxErrors {
 			break
@@ -140,7 +163,9 @@ func (r *rewriter) errorf(format string, args ...any) {
 		e.Line = r.st.line
 		e.Text = r.st.text
 	}
-	if r.srcFile != "" && r.srcLine > 0 {
+	if r.st != nil && r.st.src != "" {
+		e.Source = r.st.src + " (inline assembly)"
+	} else if r.srcFile != "" && r.srcLine > 0 {
 		e.Source = fmt.Sprintf("%s:%d", r.srcFile, r.srcLine)
 	}
 	r.errs = append(r.errs, e)
@@ -210,8 +235,9 @@ func sectionOf(dir, args string) (section, bool, error) {
 // is taken (referenced outside direct branches: jump tables, computed goto,
 // function pointers) and functions: all are possible indirect-branch targets
 // and must start a bundle.
-func collectAlignLabels(stmts []stmt) map[string]bool {
+func collectAlignLabels(stmts []stmt) (align, defined map[string]bool) {
 	inExec := map[string]bool{}
+	defined = map[string]bool{}
 	refs := map[string]bool{}
 	cur := section{key: ".text", exec: true}
 	var prev section
@@ -220,6 +246,7 @@ func collectAlignLabels(stmts []stmt) map[string]bool {
 		st := &stmts[i]
 		switch st.kind {
 		case stmtLabel:
+			defined[st.label] = true
 			if cur.exec {
 				inExec[st.label] = true
 			}
@@ -267,13 +294,13 @@ func collectAlignLabels(stmts []stmt) map[string]bool {
 			}
 		}
 	}
-	out := map[string]bool{}
+	align = map[string]bool{}
 	for l := range refs {
 		if inExec[l] {
-			out[l] = true
+			align[l] = true
 		}
 	}
-	return out
+	return align, defined
 }
 
 // identifiers returns the symbol names in an expression (not relocation
@@ -636,8 +663,16 @@ func (r *rewriter) instruction(st *stmt) {
 			r.errorf("bad branch target")
 			return
 		}
-		if strings.HasSuffix(o.disp, "@PLT") || strings.HasSuffix(o.disp, "@plt") {
-			sym := o.disp[:len(o.disp)-4]
+		sym, plt := strings.CutSuffix(o.disp, "@PLT")
+		if !plt {
+			sym, plt = strings.CutSuffix(o.disp, "@plt")
+		}
+		if !plt && isSymbol(o.disp) && !r.defined[o.disp] && !strings.HasPrefix(o.disp, ".L") {
+			// A direct branch to a symbol this file does not define would
+			// need a PLT stub: go through the GOT instead.
+			sym, plt = o.disp, true
+		}
+		if plt {
 			r.emit("movq " + sym + "@GOTPCREL(%rip), %r11")
 			r.maskedBranch(kind)
 			return
@@ -744,6 +779,19 @@ func (r *rewriter) instruction(st *stmt) {
 	ops := append([]operand(nil), st.ops...)
 	ops[memIdx] = operand{kind: opMem, hasParen: true, base: "r15", index: "r11"}
 	r.final(st, pre, ops, memIdx)
+}
+
+// isSymbol reports whether s is a plain symbol name.
+func isSymbol(s string) bool {
+	if s == "" || !isIdentStart(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isIdentChar(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func joinOps(ops []operand) string {
