@@ -52,7 +52,8 @@ func init() {
 		x86asm.SWAPGS, x86asm.RDFSBASE, x86asm.RDGSBASE, x86asm.WRFSBASE, x86asm.WRGSBASE,
 		x86asm.INVLPG, x86asm.CLTS, x86asm.WBINVD, x86asm.INVD, x86asm.RDPMC, x86asm.LAR, x86asm.LSL,
 		x86asm.VERR, x86asm.VERW, x86asm.ARPL, x86asm.LDS, x86asm.LES, x86asm.LFS, x86asm.LGS, x86asm.LSS,
-		x86asm.XSETBV,
+		x86asm.XSETBV, x86asm.INVPCID, x86asm.RSM, x86asm.XRSTORS, x86asm.XRSTORS64, x86asm.XSAVES,
+		x86asm.XSAVES64, x86asm.MONITOR, x86asm.MWAIT,
 	} {
 		forbiddenOps[op] = true
 	}
@@ -64,7 +65,9 @@ func init() {
 	} {
 		stringOps[op] = true
 	}
-	for _, op := range []x86asm.Op{x86asm.CMP, x86asm.TEST, x86asm.PUSH, x86asm.BT} {
+	// Ops whose first operand is only read.
+	for _, op := range []x86asm.Op{x86asm.CMP, x86asm.TEST, x86asm.PUSH, x86asm.BT, x86asm.MUL, x86asm.DIV,
+		x86asm.IDIV, x86asm.NOP, x86asm.JMP, x86asm.CALL} {
 		readOnlyOps[op] = true
 	}
 }
@@ -128,14 +131,14 @@ func checkAccepted(code []byte, vd *Verdict, profile Profile) []string {
 		}
 		p := prev[len(prev)-1].in
 		d, ok := p.Args[0].(x86asm.Reg)
-		return ok && d == reg32(r) && !readOnlyOps[p.Op]
+		return ok && d == reg32(r) && writesFirst(p)
 	}
 	undecoded := 0
 	for off := 0; off < n; {
 		if off%32 == 0 {
 			prev = prev[:0]
 		}
-		in, err := x86asm.Decode(code[off:], 64)
+		in, err := decodeOracle(code[off:])
 		if err != nil {
 			// x86asm cannot decode it: resynchronize at the next target.
 			undecoded++
@@ -161,7 +164,7 @@ func checkAccepted(code []byte, vd *Verdict, profile Profile) []string {
 		off = end
 	}
 	if len(prev) > 0 {
-		if r, ok := prev[len(prev)-1].in.Args[0].(x86asm.Reg); ok && (r == x86asm.ESP || r == x86asm.EBP) && !readOnlyOps[prev[len(prev)-1].in.Op] {
+		if r, ok := prev[len(prev)-1].in.Args[0].(x86asm.Reg); ok && (r == x86asm.ESP || r == x86asm.EBP) && writesFirst(prev[len(prev)-1].in) {
 			bad(prev[len(prev)-1].off, "%%esp/%%ebp left restricted at the end of the code")
 		}
 	}
@@ -197,7 +200,7 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 	// Previous instruction wrote %esp/%ebp: this one must restore the base.
 	if len(prev) > 0 {
 		p := prev[len(prev)-1].in
-		if d, ok := p.Args[0].(x86asm.Reg); ok && (d == x86asm.ESP || d == x86asm.EBP) && !readOnlyOps[p.Op] {
+		if d, ok := p.Args[0].(x86asm.Reg); ok && (d == x86asm.ESP || d == x86asm.EBP) && writesFirst(p) {
 			full := x86asm.RSP
 			if d == x86asm.EBP {
 				full = x86asm.RBP
@@ -216,7 +219,7 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 			if isSegReg(a) || isSysReg(a) {
 				bad(off, "segment/system register in %v", in)
 			}
-			if i == 0 && !readOnlyOps[in.Op] {
+			if i == 0 && writesFirst(in) {
 				checkWrite(in, a, prev, off, bad)
 			}
 			if i == 1 && (in.Op == x86asm.XCHG || in.Op == x86asm.XADD) {
@@ -240,6 +243,9 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 					bad(off, "string instruction %v without sandboxed %v", in, a.Base)
 				}
 				continue
+			}
+			if a.Base == 0 && a.Index == 0 && vexRIPRelative(code[off:]) {
+				a.Base = x86asm.RIP // x86asm drops RIP from VEX operands
 			}
 			switch a.Base {
 			case x86asm.R15, x86asm.RIP, x86asm.RSP, x86asm.RBP:
@@ -270,6 +276,18 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 			}
 		}
 	}
+	if in.Op == x86asm.MASKMOVQ || in.Op == x86asm.MASKMOVDQU || in.Op == x86asm.VMASKMOVDQU {
+		// Implicit store through %rdi (x86asm shows no memory operand).
+		ok := false
+		for _, q := range prev {
+			if d, _ := q.in.Args[0].(x86asm.Reg); q.in.Op == x86asm.LEA && d == x86asm.RDI {
+				ok = true
+			}
+		}
+		if !ok {
+			bad(off, "%v without sandboxed %%rdi", in)
+		}
+	}
 	if in.Op == x86asm.JMP || in.Op == x86asm.CALL {
 		if r, ok := in.Args[0].(x86asm.Reg); ok {
 			if vd.IsTarget(off) {
@@ -280,6 +298,51 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 			}
 		}
 	}
+}
+
+// vexPrefix returns the offset of a VEX prefix (c4/c5) after legacy
+// prefixes in b and its length, or -1.
+func vexPrefix(b []byte) (pos, n int) {
+	for i, c := range b {
+		switch c {
+		case 0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65:
+			continue
+		case 0xc5:
+			return i, 2
+		case 0xc4:
+			return i, 3
+		}
+		return -1, 0
+	}
+	return -1, 0
+}
+
+// vexRIPRelative reports whether b starts with a VEX instruction whose
+// ModRM selects RIP-relative addressing.
+func vexRIPRelative(b []byte) bool {
+	pos, n := vexPrefix(b)
+	m := pos + n + 1 // ModRM follows the opcode byte
+	return pos >= 0 && m < len(b) && b[m]&0xc7 == 0x05
+}
+
+// decodeOracle is x86asm.Decode with its known VEX slips corrected:
+// vzeroupper/vzeroall have no ModRM.
+func decodeOracle(b []byte) (x86asm.Inst, error) {
+	in, err := x86asm.Decode(b, 64)
+	if err == nil && (in.Op == x86asm.VZEROUPPER || in.Op == x86asm.VZEROALL) {
+		if pos, n := vexPrefix(b); pos >= 0 {
+			in.Len = pos + n + 1
+		}
+	}
+	return in, err
+}
+
+// writesFirst reports whether in writes its first operand.
+func writesFirst(in x86asm.Inst) bool {
+	if readOnlyOps[in.Op] {
+		return false
+	}
+	return !(in.Op == x86asm.IMUL && in.Args[1] == nil)
 }
 
 // isMaskAnd reports whether in is `and $-32,%r32` (any negative mask that
@@ -658,6 +721,11 @@ func TestOracle(t *testing.T) {
 		{"esp restored", "83ec08 4c01fc", NaCl, false},
 		{"bare stos", "ab", NaCl, true},
 		{"sandboxed stos", "89ff 498d3c3f ab", NaCl, false},
+		{"bare maskmovq", "0ff7d1", NaCl, true},
+		{"sandboxed maskmovq", "89ff 498d3c3f 0ff7d1", NaCl, false},
+		{"vex rip load", "c5f8100500000000", NaCl, false},
+		{"vex rax load", "c5f81000", NaCl, true},
+		{"xbegin out", "c7f8 01010000", NaCl, true},
 		{"mov to ds", "8ed8", NaCl, true},
 		{"push fs", "0fa0", NaCl, true},
 		{"gs prefix", "65418b07", NaCl, true},
