@@ -398,58 +398,68 @@ opcode:
 	in.length = p - start
 
 	// prefix rules
-	if seg != 0 {
-		if seg == 0x2e || seg == 0x3e {
-			if (o.kind == kJcc8 || o.kind == kJcc32) && !in.p66 && !in.rep && !lock && in.rex == 0 {
-				seg = 0 // branch hint
+	if seg != 0 || lock || in.p66 || in.rep {
+		if seg != 0 {
+			if seg == 0x2e || seg == 0x3e {
+				if (o.kind == kJcc8 || o.kind == kJcc32) && !in.p66 && !in.rep && !lock && in.rex == 0 {
+					seg = 0 // branch hint
+				}
+			}
+			if seg == 0x64 && halite && isFSRead(code[start:start+in.length]) {
+				in.fsRead = true
+				seg = 0
+			}
+			if seg != 0 {
+				if !in.mem {
+					in.msg = "segment prefix on an instruction without a memory operand"
+					return stUnrecognized
+				}
+				in.msg = "segment prefix"
+				return stSegment
 			}
 		}
-		if seg == 0x64 && halite && isFSRead(code[start:start+in.length]) {
-			in.fsRead = true
-			seg = 0
+		if lock && (o.flags&fLock == 0 || !in.mem) {
+			in.msg = "lock prefix on an instruction that does not allow it"
+			return stUnrecognized
 		}
-		if seg != 0 {
-			if !in.mem {
-				in.msg = "segment prefix on an instruction without a memory operand"
+		if in.rep {
+			switch {
+			case o.kind == kString && o.flags&fRepne != 0:
+			case o.kind == kString && o.flags&fRep != 0 && f3:
+			case opc == 0x90 && mapID == map1 && f3 && !in.p66 && in.rex == 0:
+			default:
+				in.msg = "rep/repne prefix not allowed here"
 				return stUnrecognized
 			}
-			in.msg = "segment prefix"
-			return stSegment
+			if in.p66 {
+				in.msg = "0x66 prefix together with rep"
+				return stUnrecognized
+			}
 		}
-	}
-	if lock && (o.flags&fLock == 0 || !in.mem) {
-		in.msg = "lock prefix on an instruction that does not allow it"
-		return stUnrecognized
-	}
-	if in.rep {
-		switch {
-		case o.kind == kString && o.flags&fRepne != 0:
-		case o.kind == kString && o.flags&fRep != 0 && f3:
-		case opc == 0x90 && mapID == map1 && f3 && !in.p66 && in.rex == 0:
-		default:
-			in.msg = "rep/repne prefix not allowed here"
+		if in.p66 && o.flags&fOpsize == 0 {
+			in.msg = "operand-size prefix not allowed here"
 			return stUnrecognized
 		}
-		if in.p66 {
-			in.msg = "0x66 prefix together with rep"
+		if in.p66 && rexW && o.flags&fNo66W != 0 {
+			in.msg = "0x66 prefix together with REX.W"
 			return stUnrecognized
 		}
 	}
-	if in.p66 && o.flags&fOpsize == 0 {
-		in.msg = "operand-size prefix not allowed here"
-		return stUnrecognized
+	if o.flags&(fNoRexW|fRexWOnly) != 0 {
+		if rexW && o.flags&fNoRexW != 0 {
+			in.msg = "REX.W not allowed here"
+			return stUnrecognized
+		}
+		if !rexW && o.flags&fRexWOnly != 0 {
+			in.msg = "instruction form needs REX.W"
+			return stUnrecognized
+		}
 	}
-	if in.p66 && rexW && o.flags&fNo66W != 0 {
-		in.msg = "0x66 prefix together with REX.W"
-		return stUnrecognized
-	}
-	if rexW && o.flags&fNoRexW != 0 {
-		in.msg = "REX.W not allowed here"
-		return stUnrecognized
-	}
-	if !rexW && o.flags&fRexWOnly != 0 {
-		in.msg = "instruction form needs REX.W"
-		return stUnrecognized
+	if o.kind == kNormal {
+		if o.feat != 0 {
+			in.need |= 1 << (o.feat - 1)
+		}
+		return stOK
 	}
 	switch o.kind {
 	case kJcc8, kJcc32, kJmp8, kJmp32, kCall32, kLoop8:
