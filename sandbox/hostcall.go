@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -204,11 +205,31 @@ func builtinClockGettime(t *Thread, a *[6]uint64) int64 {
 	return 0
 }
 
+// spinTime is how long each side of a host call polls before sleeping on
+// the futex (the notes measured ~5 µs as the point where it pays).
+const spinTime = 5 * time.Microsecond
+
+func pauseLoop(n uint32)
+
+// pausesPerSpin calibrates the stub's PAUSE loop to about spinTime (PAUSE
+// costs from a few to over a hundred cycles depending on the CPU).
+var pausesPerSpin = sync.OnceValue(func() int {
+	const n = 20000
+	best := time.Hour
+	for range 5 {
+		t0 := time.Now()
+		pauseLoop(n)
+		best = min(best, time.Since(t0))
+	}
+	it := int64(spinTime) * n / max(int64(best), 1)
+	return int(min(max(it, 16), 1<<20))
+})
+
 // defaultSpin: polling pays only when the two sides can run on different
 // CPUs at once.
 func defaultSpin() int {
 	if runtime.GOMAXPROCS(0) > 1 && runtime.NumCPU() > 1 {
-		return 2000
+		return pausesPerSpin()
 	}
 	return 0
 }

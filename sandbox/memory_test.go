@@ -254,3 +254,35 @@ func TestMapCountHint(t *testing.T) {
 		t.Errorf("hint for EINVAL: %q", h)
 	}
 }
+
+func TestAtomicWords(t *testing.T) {
+	s := newTestSandbox(t, Config{}, "calls")
+	a, err := s.Alloc(4096, 0, ProtRead|ProtWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StoreUint32(a+8, 5); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.LoadUint32(a + 8); err != nil || v != 5 {
+		t.Errorf("load: %d, %v", v, err)
+	}
+	if ok, err := s.CompareAndSwapUint32(a+8, 5, 6); !ok || err != nil {
+		t.Errorf("cas: %v, %v", ok, err)
+	}
+	if ok, err := s.CompareAndSwapUint32(a+8, 5, 7); ok || err != nil {
+		t.Errorf("failing cas: %v, %v", ok, err)
+	}
+	b := make([]byte, 4)
+	if s.Read(a+8, b); b[0] != 6 {
+		t.Errorf("read back %v", b)
+	}
+	for _, addr := range []uint64{a + 2, a + 4096, s.Base() + codeOff, s.Base() - 4, s.Base() + Size - 2} {
+		if _, err := s.LoadUint32(addr); err == nil && addr != s.Base()+codeOff {
+			t.Errorf("load %#x succeeded", addr)
+		}
+		if err := s.StoreUint32(addr, 1); !errors.Is(err, ErrFault) {
+			t.Errorf("store %#x: %v", addr, err)
+		}
+	}
+}

@@ -325,3 +325,15 @@ parent:
 	MOVQ 16(SP), AX
 	MOVQ AX, ret+48(FP)
 	RET
+
+// func pauseLoop(n uint32)
+TEXT ·pauseLoop(SB), NOSPLIT, $0-4
+	MOVL n+0(FP), CX
+	TESTL CX, CX
+	JEQ done
+loop:
+	PAUSE
+	DECL CX
+	JNE loop
+done:
+	RET

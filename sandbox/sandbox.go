@@ -104,13 +104,16 @@ type Config struct {
 	// MaxMemory bounds the committed sandbox memory in bytes: every page
 	// mapped accessible (code, data, stacks, trampolines). 0 means 4 GiB.
 	MaxMemory uint64
-	// Validate are the options MapCode validates with.
+	// Validate are the options MapCode validates with. Zero Features means
+	// validate.HostFeatures() (code may use what this CPU has).
 	Validate validate.Options
 	// Resolve, when set, names the module and offset of fault addresses.
 	Resolve Resolver
-	// Spin is the number of polling iterations each side of a host call
-	// makes before sleeping on the futex. 0 picks a default (spinning only
-	// when more than one CPU is usable); negative disables spinning.
+	// Spin is the number of PAUSE iterations the untrusted side of a host
+	// call polls for the reply before sleeping on the futex (the Go side
+	// polls for about 5 µs when Spin is not negative). 0 picks a default
+	// calibrated to about 5 µs, and no spinning with only one usable CPU;
+	// negative disables spinning.
 	Spin int
 
 	// testValidate replaces the validator; tests only (see export_test.go).
@@ -153,6 +156,9 @@ func New(cfg Config) (*Sandbox, error) {
 	}
 	if cfg.MaxThreads <= 0 {
 		cfg.MaxThreads = 64
+	}
+	if cfg.Validate.Features == 0 {
+		cfg.Validate.Features = validate.HostFeatures()
 	}
 	if cfg.MaxMemory == 0 || cfg.MaxMemory > Size {
 		cfg.MaxMemory = Size
@@ -646,4 +652,61 @@ func (s *Sandbox) ReadString(addr uint64, max int) (string, error) {
 		at += k
 	}
 	return "", fmt.Errorf("sandbox: string at %#x: no NUL within %d bytes", addr, max)
+}
+
+// word returns the host pointer of the aligned 32-bit word at addr after
+// checking that it is mapped with need.
+func (s *Sandbox) word(addr uint64, need Prot) (*atomic.Uint32, error) {
+	if addr%4 != 0 || addr < s.b || addr-s.b > Size-4 {
+		return nil, fmt.Errorf("sandbox: word at %#x: %w (4-byte aligned, inside the sandbox)", addr, ErrFault)
+	}
+	if !s.covered(addr-s.b, addr-s.b+4, need) {
+		return nil, fmt.Errorf("sandbox: word at %#x: %w: not mapped %v", addr, ErrFault, need)
+	}
+	return (*atomic.Uint32)(s.ptr(addr)), nil
+}
+
+// LoadUint32 atomically loads the 32-bit word at addr (4-byte aligned,
+// mapped readable), e.g. for futex waits.
+func (s *Sandbox) LoadUint32(addr uint64) (uint32, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	w, err := s.word(addr, ProtRead)
+	if err != nil {
+		return 0, err
+	}
+	return w.Load(), nil
+}
+
+// StoreUint32 atomically stores v at addr (4-byte aligned, mapped writable).
+func (s *Sandbox) StoreUint32(addr uint64, v uint32) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	w, err := s.word(addr, ProtRead|ProtWrite)
+	if err != nil {
+		return err
+	}
+	w.Store(v)
+	return nil
+}
+
+// CompareAndSwapUint32 atomically replaces old with new at addr (4-byte
+// aligned, mapped writable) and reports whether it did.
+func (s *Sandbox) CompareAndSwapUint32(addr uint64, old, new uint32) (bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return false, ErrClosed
+	}
+	w, err := s.word(addr, ProtRead|ProtWrite)
+	if err != nil {
+		return false, err
+	}
+	return w.CompareAndSwap(old, new), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -34,6 +35,8 @@ type Thread struct {
 
 	stopOnce sync.Once
 	stopErr  atomic.Pointer[error]
+
+	spin spinState // used by the serving goroutine only
 
 	exitReq bool // set by ExitThread from a handler
 	exitVal uint64
@@ -89,6 +92,7 @@ func (s *Sandbox) start(ctx context.Context, spec ThreadSpec, args [6]uint64) (*
 	t := &Thread{s: s, sl: sl, done: make(chan struct{})}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	s.initContext(t, spec, args)
+	t.spin = spinState{on: s.spin > 0, backoff: 64}
 	s.threads[t] = struct{}{}
 	s.wg.Add(1)
 	r := rawClone(cloneFlags, uintptr(s.ptr(spec.StackTop-8)), uintptr(sl.ctx)+ctxTID, uintptr(spec.FS), uintptr(sl.ctx), raw.child)
@@ -239,10 +243,18 @@ func (s *Sandbox) stopRun(err error, except *Thread) {
 func (t *Thread) wait() uint32 {
 	st := t.sl.u32(ctxState)
 	ok := func(v uint32) bool { return v != stateIdle && v != stateReply }
-	for range t.s.spin {
-		if v := st.Load(); ok(v) {
-			return v
+	if t.spin.on {
+		deadline := time.Now().Add(spinTime)
+		for i := 1; ; i++ {
+			if v := st.Load(); ok(v) {
+				t.spinResult(true)
+				return v
+			}
+			if i%64 == 0 && time.Now().After(deadline) {
+				break
+			}
 		}
+		t.spinResult(false)
 	}
 	sleep := t.sl.u32(ctxGoSleep)
 	for {
@@ -253,6 +265,49 @@ func (t *Thread) wait() uint32 {
 			return v
 		}
 		futex(unsafe.Pointer(st), futexWaitPrivate, v)
+	}
+}
+
+// spinState adapts spinning per thread: polling pays only while both
+// sides really run at once (on different CPUs). After a few polls in a
+// row that end in sleeping anyway, both sides stop polling; they probe
+// again after an exponentially growing number of calls.
+type spinState struct {
+	on      bool
+	fails   int
+	calls   uint64
+	probeAt uint64
+	backoff uint64
+}
+
+func (t *Thread) spinResult(ok bool) {
+	sp := &t.spin
+	if ok {
+		sp.fails = 0
+		sp.backoff = 64
+		return
+	}
+	if sp.fails++; sp.fails >= 4 {
+		sp.on = false
+		t.sl.u32(ctxSpin).Store(0)
+		sp.probeAt = sp.calls + sp.backoff
+		sp.backoff = min(2*sp.backoff, 1<<16)
+	}
+}
+
+// spinNext runs after each reply: slept tells whether the untrusted side
+// had to sleep (its poll failed).
+func (t *Thread) spinNext(slept bool) {
+	sp := &t.spin
+	sp.calls++
+	if sp.on {
+		t.spinResult(!slept)
+		return
+	}
+	if t.s.spin > 0 && sp.calls >= sp.probeAt {
+		sp.on = true
+		sp.fails = 0
+		t.sl.u32(ctxSpin).Store(uint32(t.s.spin))
 	}
 }
 
@@ -290,9 +345,11 @@ loop:
 			if !sl.u32(ctxState).CompareAndSwap(stateReq, stateReply) {
 				continue // stopped meanwhile
 			}
-			if sl.u32(ctxThrSleep).Load() != 0 {
+			slept := sl.u32(ctxThrSleep).Load() != 0
+			if slept {
 				futex(unsafe.Pointer(sl.u32(ctxState)), futexWakePrivate, 1)
 			}
+			t.spinNext(slept)
 			if t.exitReq {
 				break loop
 			}
