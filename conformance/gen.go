@@ -77,7 +77,12 @@ func Generate(scenario string, m *Module) Source {
 	}
 
 	// What the module uses from outside.
-	needLog := len(m.Ctors)+len(m.Dtors) > 0 || m.Init != nil || m.Fini != nil
+	needLog := false
+	for _, a := range actions(m) {
+		if a.Set == "" && a.Wait == "" {
+			needLog = true
+		}
+	}
 	needDL := false
 	for _, a := range actions(m) {
 		if a.Open != "" {
@@ -265,8 +270,23 @@ func Generate(scenario string, m *Module) Source {
 	for _, p := range m.Ptrs {
 		fmt.Fprintf(&b, "long (*%s)(void) = %s;\n", p.Name, p.Sym)
 	}
+	for _, a := range actions(m) {
+		for _, v := range []string{a.Set, a.Wait} {
+			if v != "" && !defined[v] {
+				declare(fmt.Sprintf("extern long %s;", v))
+			}
+		}
+	}
 	emitAction := func(fn, kind string, a Action) {
 		fmt.Fprintf(&b, "%s void %s(void) {\n", kind, fn)
+		if a.Set != "" {
+			fmt.Fprintf(&b, "\t*(volatile long *)&%s = 1;\n}\n", a.Set)
+			return
+		}
+		if a.Wait != "" {
+			fmt.Fprintf(&b, "\twhile (*(volatile long *)&%s == 0) {\n\t}\n}\n", a.Wait)
+			return
+		}
 		if a.Open != "" {
 			fmt.Fprintf(&b, "\tvoid *h = dlopen(\"%s\", %s);\n\tconf_log2(\"%s: \", h ? \"ok\" : dlerror());\n", a.Open, flagExpr(a.Flags), a.Log)
 		} else {

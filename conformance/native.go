@@ -422,6 +422,9 @@ func (n *Native) Run(ctx context.Context, s *Scenario) ([]string, error) {
 		if th == "" {
 			th = "-"
 		}
+		if op.Async {
+			th = "&" + th
+		}
 		fields := []string{op.Echo(), th, op.Kind}
 		switch op.Kind {
 		case "open":

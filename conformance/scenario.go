@@ -87,6 +87,8 @@ type Action struct {
 	Log   string // the text passed to conf_log
 	Open  string // if non-empty: dlopen this path from the module
 	Flags Flags  // dlopen flags for Open
+	Set   string // if non-empty: store 1 into this data symbol (no log)
+	Wait  string // if non-empty: spin until this data symbol is non-zero (no log)
 }
 
 // Func is an exported function returning long.
@@ -149,6 +151,7 @@ func (f Flags) String() string { return strings.Join(f, "|") }
 type Op struct {
 	Kind   string   // open, sym, vsym, call, read, write, close, same, loaded, thread, join, echo
 	Thread string   // "" = main thread, else the thread that performs it
+	Async  bool     // started with "start": its line is printed by "wait"
 	Args   []string // kind-specific, see the language description
 	Flags  Flags    // open
 	Line   int
@@ -212,6 +215,7 @@ type parser struct {
 	// per scenario
 	names   map[string]string // op-level names (handles, symbols, threads) -> kind
 	threads map[string]bool   // started and not joined
+	busy    map[string]bool   // threads with an operation started and not waited for
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -265,6 +269,7 @@ func (p *parser) parseLine(line string) error {
 		p.mod, p.run = nil, false
 		p.names = map[string]string{}
 		p.threads = map[string]bool{}
+		p.busy = map[string]bool{}
 		return nil
 	}
 	if p.cur == nil {
@@ -682,6 +687,15 @@ func (p *parser) parseAction(rest string) (Action, error) {
 		return Action{}, p.errf("log text must be printable ASCII without quotes or backslashes, at most %d bytes", maxTokenLen)
 	}
 	f := strings.Fields(rest)
+	if f[0] == "set" || f[0] == "wait" {
+		if len(f) != 2 || !identRe.MatchString(f[1]) {
+			return Action{}, p.errf("want: %s VAR", f[0])
+		}
+		if f[0] == "set" {
+			return Action{Set: f[1]}, nil
+		}
+		return Action{Wait: f[1]}, nil
+	}
 	if f[0] == "open" {
 		if len(f) != 3 {
 			return Action{}, p.errf("want: open PATH FLAGS")
@@ -878,7 +892,8 @@ func (p *parser) parseExpr(f []string) (Expr, error) {
 // opArity is the number of arguments of each operation (after the kind).
 var opArity = map[string]int{
 	"open": 3, "sym": 3, "vsym": 4, "call": 1, "read": 1, "write": 2, "close": 1,
-	"same": 2, "loaded": 1, "thread": 1, "join": 1,
+	"same": 2, "loaded": 1, "thread": 1, "join": 1, "wait": 1, "pending": 1,
+	"sleep": 1, "until": 1,
 }
 
 func (p *parser) parseOp(kw, rest, thread string) error {
@@ -888,21 +903,32 @@ func (p *parser) parseOp(kw, rest, thread string) error {
 	f := strings.Fields(rest)
 	op := Op{Kind: kw, Thread: thread, Line: p.line}
 	switch kw {
-	case "on":
+	case "on", "start":
 		if thread != "" {
-			return p.errf("nested \"on\"")
+			return p.errf("nested %q", kw)
 		}
 		if len(f) < 2 {
-			return p.errf("want: on THREAD OPERATION ...")
+			return p.errf("want: %s THREAD OPERATION ...", kw)
 		}
 		if !p.threads[f[0]] {
 			return p.errf("thread %q is not running (start it with \"thread %s\")", f[0], f[0])
 		}
+		if p.busy[f[0]] {
+			return p.errf("thread %s is still running an operation (\"wait %s\" first)", f[0], f[0])
+		}
 		k, r, _ := strings.Cut(strings.TrimSpace(rest[len(f[0]):]), " ")
-		if k == "thread" || k == "join" || k == "on" {
+		switch k {
+		case "thread", "join", "on", "start", "wait", "pending", "until", "sleep", "echo":
 			return p.errf("%q cannot run on another thread", k)
 		}
-		return p.parseOp(k, strings.TrimSpace(r), f[0])
+		if err := p.parseOp(k, strings.TrimSpace(r), f[0]); err != nil {
+			return err
+		}
+		if kw == "start" {
+			p.cur.Ops[len(p.cur.Ops)-1].Async = true
+			p.busy[f[0]] = true
+		}
+		return nil
 	case "echo":
 		if rest == "" || len(rest) > maxTokenLen || !logRe.MatchString(rest) {
 			return p.errf("echo needs printable text")
@@ -913,7 +939,7 @@ func (p *parser) parseOp(kw, rest, thread string) error {
 	}
 	n, ok := opArity[kw]
 	if !ok {
-		return p.errf("unknown operation %q (want open, sym, vsym, call, read, write, close, same, loaded, thread, join, on, echo)", kw)
+		return p.errf("unknown operation %q (want open, sym, vsym, call, read, write, close, same, loaded, thread, join, on, start, wait, pending, sleep, until, echo)", kw)
 	}
 	if len(f) != n {
 		return p.errf("%s takes %d arguments, got %d", kw, n, len(f))
@@ -1001,6 +1027,31 @@ func (p *parser) parseOp(kw, rest, thread string) error {
 			return err
 		}
 		op.Args = f
+	case "wait", "pending":
+		if !p.threads[f[0]] {
+			return p.errf("thread %s is not running", f[0])
+		}
+		if kw == "wait" {
+			if !p.busy[f[0]] {
+				return p.errf("thread %s has no started operation to wait for", f[0])
+			}
+			delete(p.busy, f[0])
+		}
+		op.Args = f
+	case "sleep":
+		n, err := p.number(f[0])
+		if err != nil {
+			return err
+		}
+		if n < 1 || n > 2000 {
+			return p.errf("sleep %d: want 1 to 2000 milliseconds", n)
+		}
+		op.Args = f
+	case "until":
+		if err := useName(f[0], "symbol"); err != nil {
+			return err
+		}
+		op.Args = f
 	case "thread", "join":
 		if !handleRe.MatchString(f[0]) {
 			return p.errf("thread name %q", f[0])
@@ -1019,6 +1070,9 @@ func (p *parser) parseOp(kw, rest, thread string) error {
 		} else {
 			if !p.threads[f[0]] {
 				return p.errf("thread %s is not running", f[0])
+			}
+			if p.busy[f[0]] {
+				return p.errf("thread %s is still running an operation (\"wait %s\" first)", f[0], f[0])
 			}
 			delete(p.threads, f[0])
 		}

@@ -150,6 +150,12 @@ func TestParseErrors(t *testing.T) {
 		{"rpath and runpath", head + "module a.so\nrpath x\nrunpath y\nrun\necho x\n", 3, "both rpath and runpath"},
 		{"link over module", head + "module a.so\nsymlink a.so b.so\nrun\necho x\n", 1, "overwrite a module"},
 		{"empty file", "", 0, "no scenario"},
+		{"wait without start", head + "run\nthread t\nwait t\n", 5, "no started operation"},
+		{"start twice", head + "run\nthread t\nstart t echo x\n", 5, "cannot run on another thread"},
+		{"busy thread", head + "run\nthread t\nstart t loaded ./a.so\non t loaded ./a.so\n", 6, "still running an operation"},
+		{"join busy", head + "run\nthread t\nstart t loaded ./a.so\njoin t\n", 6, "still running an operation"},
+		{"sleep range", head + "run\nsleep 5000\n", 4, "want 1 to 2000"},
+		{"ctor set usage", head + "module a.so\nctor set\n", 4, "want: set VAR"},
 		{"funcs count", head + "module a.so\nfuncs f 0\n", 4, "want 1 to 4096"},
 		{"funcs twice", head + "module a.so\nfuncs f 2\nfuncs f 3\n", 5, "defined twice"},
 		{"abs value", head + "module a.so\nabs x = y\n", 4, `number "y"`},
@@ -183,7 +189,7 @@ func TestParseTooLarge(t *testing.T) {
 // requiredCategories are the categories issue 9 asks the suite to cover.
 var requiredCategories = []string{"load", "noload", "nodelete", "paths", "rpath", "scope", "deepbind",
 	"next", "interpose", "weak", "unique", "versions", "ifunc", "relr", "init", "unload", "tls", "dedup",
-	"rollback", "errors", "reloc"}
+	"rollback", "errors", "reloc", "concurrency"}
 
 // TestSuiteShape checks the suite itself: every scenario parses, has a
 // golden file and a known category; there are no orphan golden files; every

@@ -12,6 +12,9 @@
  *   vsym NAME HANDLE SYMBOL VERSION
  *   call SYM | read SYM | write SYM N | close HANDLE | same A B
  *   loaded PATH | thread T | join T | echo TEXT
+ *   wait T | pending T | sleep MS | until SYM
+ * THREAD "&T" runs the operation on T without waiting ("start" in the
+ * language): its result line is kept and printed by "wait T".
  * Every operation prints exactly one line "ECHO: RESULT"; constructors and
  * destructors print "log: TEXT" through conf_log, which this program exports
  * (it is linked with a dynamic list naming only conf_log). After the last
@@ -85,16 +88,28 @@ static struct name *lookup(const char *key, int create) {
 	return r;
 }
 
+/* When a thread runs an operation started with "start", its result line is
+ * kept here (per thread) instead of being printed. */
+static __thread char *capture;
+
+static void result_line(const char *echo, const char *buf) {
+	if (capture) {
+		snprintf(capture, MAX_LINE, "%s%s", echo, buf);
+		return;
+	}
+	emit(echo, buf);
+}
+
 static void result_err(const char *echo, const char *what) {
 	char buf[MAX_LINE];
 	snprintf(buf, sizeof buf, ": error: %s", what ? what : "(no dlerror message)");
-	emit(echo, buf);
+	result_line(echo, buf);
 }
 
 static void result(const char *echo, const char *what) {
 	char buf[MAX_LINE];
 	snprintf(buf, sizeof buf, ": %s", what);
-	emit(echo, buf);
+	result_line(echo, buf);
 }
 
 static void *handle_arg(const char *s, int *ok) {
@@ -156,8 +171,10 @@ static void execute(char **f, int nf) {
 			result_err(echo, "null symbol");
 			return;
 		}
-		*(long *)n->val = strtol(f[4], NULL, 0);
+		/* The line goes out before the store, so that lines printed by
+		 * code waiting for this value always follow it. */
 		result(echo, "ok");
+		*(volatile long *)n->val = strtol(f[4], NULL, 0);
 	} else if (strcmp(kind, "close") == 0 && nf == 4) {
 		struct name *n = lookup(f[3], 0);
 		if (!n || !n->val) {
@@ -180,6 +197,23 @@ static void execute(char **f, int nf) {
 		result(echo, h ? "yes" : "no");
 	} else if (strcmp(kind, "echo") == 0 && nf == 4) {
 		emit(echo, NULL);
+	} else if (strcmp(kind, "sleep") == 0 && nf == 4) {
+		usleep((useconds_t)atoi(f[3]) * 1000);
+		result(echo, "ok");
+	} else if (strcmp(kind, "until") == 0 && nf == 4) {
+		struct name *n = lookup(f[3], 0);
+		if (!n || !n->val) {
+			result_err(echo, "null symbol");
+			return;
+		}
+		for (int i = 0; i < 10000; i++) {
+			if (*(volatile long *)n->val != 0) {
+				result(echo, "ok");
+				return;
+			}
+			usleep(1000);
+		}
+		result_err(echo, "timeout");
 	} else {
 		result_err(echo, "malformed operation");
 	}
@@ -192,8 +226,11 @@ struct worker {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	char *fields[MAX_FIELDS];
+	char line[MAX_LINE];
 	int nf;
-	int pending; /* 1: an operation waits; 0: idle */
+	int pending; /* 1: an operation waits or runs; 0: idle */
+	int async;   /* the pending operation was started with "start" */
+	char out[MAX_LINE];
 	int quit;
 	int used;
 };
@@ -206,7 +243,9 @@ static void *worker_main(void *arg) {
 		while (!w->pending && !w->quit) pthread_cond_wait(&w->cv, &w->mu);
 		if (w->pending) {
 			pthread_mutex_unlock(&w->mu);
+			capture = w->async ? w->out : NULL;
 			execute(w->fields, w->nf);
+			capture = NULL;
 			pthread_mutex_lock(&w->mu);
 			w->pending = 0;
 			pthread_cond_broadcast(&w->cv);
@@ -282,18 +321,44 @@ int main(void) {
 			pthread_join(w->tid, NULL);
 			w->used = 0;
 			result(echo, "ok");
-		} else if (strcmp(thread, "-") != 0) {
-			struct worker *w = find_worker(thread);
+		} else if ((strcmp(kind, "wait") == 0 || strcmp(kind, "pending") == 0) && nf == 4) {
+			struct worker *w = find_worker(f[3]);
 			if (!w) {
 				result_err(echo, "no such thread");
 				continue;
 			}
 			pthread_mutex_lock(&w->mu);
-			memcpy(w->fields, f, sizeof f);
+			if (kind[0] == 'p') {
+				int busy = w->pending;
+				pthread_mutex_unlock(&w->mu);
+				result(echo, busy ? "yes" : "no");
+				continue;
+			}
+			while (w->pending) pthread_cond_wait(&w->cv, &w->mu);
+			w->async = 0;
+			pthread_mutex_unlock(&w->mu);
+			emit(w->out, NULL);
+		} else if (strcmp(thread, "-") != 0) {
+			int async = thread[0] == '&';
+			struct worker *w = find_worker(thread + async);
+			if (!w) {
+				result_err(echo, "no such thread");
+				continue;
+			}
+			pthread_mutex_lock(&w->mu);
+			while (w->pending) pthread_cond_wait(&w->cv, &w->mu);
+			/* the fields point into line, which the next fgets overwrites:
+			 * an asynchronous operation gets its own copy */
+			memcpy(w->line, line, sizeof line);
+			for (int i = 0; i < nf; i++) w->fields[i] = w->line + (f[i] - line);
 			w->nf = nf;
+			w->async = async;
+			w->out[0] = 0;
 			w->pending = 1;
 			pthread_cond_broadcast(&w->cv);
-			while (w->pending) pthread_cond_wait(&w->cv, &w->mu);
+			if (!async) {
+				while (w->pending) pthread_cond_wait(&w->cv, &w->mu);
+			}
 			pthread_mutex_unlock(&w->mu);
 		} else {
 			execute(f, nf);
