@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"halite/sfi"
 )
@@ -41,6 +42,10 @@ func runCC(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "halite cc: no input files")
 		return exitUsage
+	}
+	if len(args) == 1 && args[0] == "--print-sandbox-flags" {
+		fmt.Fprintln(stdout, strings.Join(sfi.SandboxFlags, " "))
+		return exitOK
 	}
 	for _, a := range args {
 		if a == "-h" || a == "--help" || a == "-help" {
