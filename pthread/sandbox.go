@@ -90,9 +90,9 @@ func (y *System) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) {
 	return y.threads.Start(entry, arg, stackTop, tidAddr)
 }
 
-// Close waits for every thread started through y to end and be reaped;
-// call it after the sandbox's threads were made to end (or after
-// sandbox.Close), since the sandbox owns the raw threads.
+// Close stops every thread started through y (their context is
+// cancelled: a futex wait returns -EINTR and the sandbox stops the raw
+// thread) and waits until each has been reaped.
 func (y *System) Close() { y.threads.Close() }
 
 type sandboxLauncher System

@@ -350,3 +350,54 @@ func BenchmarkRawThreadCreateJoin(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "us/op")
 }
+
+// TestSandboxCloseStopsThreads: threads blocked in a futex wait forever are
+// stopped by System.Close, and Join reports why.
+func TestSandboxCloseStopsThreads(t *testing.T) {
+	e := newSandboxEnv(t, Config{})
+	exe, err := e.y.TLS().Load("exe", Template{Init: []byte("x"), Memsz: 16, Align: 16}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := e.y.TLS().Load("lib", Template{Init: []byte("y"), Memsz: 16, Align: 16}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, _ := exe.TPOffset()
+	data := e.alloc(t, 4096)
+	// tlsprobe parks on a gate that never opens.
+	e.put64(t, data+2048, uint64(lib.ID()), 0)
+	var threads []*Thread
+	for i := uint64(0); i < 4; i++ {
+		rec := data + 256*i
+		e.put64(t, rec, i, uint64(off), data+2048, data+2048, data+2064, data+2072)
+		stk := e.alloc(t, 16<<10)
+		th, err := e.y.Start(e.syms["tlsprobe"], rec, stk+16<<10, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		threads = append(threads, th)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for e.y.Threads().Futexes().Waiters(data+2072) != 4 || e.y.Threads().Live() != 4 {
+		if time.Now().After(deadline) {
+			t.Fatal("threads did not park")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() { e.y.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not stop the threads")
+	}
+	for i, th := range threads {
+		if err := th.Join(); err == nil {
+			t.Errorf("thread %d: Join = nil after a forced stop", i)
+		}
+	}
+	if e.y.Threads().Live() != 0 {
+		t.Errorf("%d threads live after Close", e.y.Threads().Live())
+	}
+}

@@ -323,8 +323,9 @@ func (ts *Threads) HostCall(ctx context.Context, self *Thread, nr int, a *[6]uin
 	return 0, false, nil
 }
 
-// Close ends every futex wait (-EINTR) and waits for every started thread
-// to be reaped. The sandbox must make the raw threads end (it owns them).
+// Close cancels the context threads were launched with (which ends every
+// futex wait with -EINTR; the sandbox stops threads whose context ends) and
+// waits for every started thread to be reaped.
 func (ts *Threads) Close() {
 	ts.cancel()
 	ts.wg.Wait()
