@@ -294,10 +294,11 @@ func freeSlot(s slot) {
 func (s slot) u32(off uintptr) *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Add(s.ctx, off)) }
 func (s slot) u64(off uintptr) *uint64        { return (*uint64)(unsafe.Add(s.ctx, off)) }
 
-// childMask: every signal blocked except the synchronous ones and StopSignal.
+// childMask: every signal blocked except the synchronous ones and
+// StopSignal (SIGKILL and SIGSTOP cannot be).
 func childMask() uint64 {
 	m := ^uint64(0)
-	for _, sig := range frontSignals {
+	for _, sig := range append(frontSignals, unix.SIGKILL, unix.SIGSTOP) { // those two cannot be blocked
 		m &^= 1 << (uint(sig) - 1)
 	}
 	return m

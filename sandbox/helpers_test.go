@@ -94,6 +94,7 @@ func newTestSandbox(t testing.TB, cfg Config, obj string) *testSandbox {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		checkNoWX(t)
 		if err := s.Close(); err != nil {
 			t.Error(err)
 		}

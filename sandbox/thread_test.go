@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +121,47 @@ func TestHandleReserved(t *testing.T) {
 			}()
 			s.Handle(nr, func(*Thread, *[6]uint64) int64 { return 0 })
 		}()
+	}
+}
+
+// TestRawThreadState reads a running raw thread's kernel state: its own
+// seccomp filter and no_new_privs (Go's threads have neither), and its
+// signal mask (everything blocked but the synchronous signals and
+// StopSignal).
+func TestRawThreadState(t *testing.T) {
+	s := newTestSandbox(t, Config{}, "calls")
+	stk, _ := s.Alloc(64<<10, 0, ProtRead|ProtWrite)
+	ctx, cancel := context.WithCancel(context.Background())
+	th, err := s.Start(ctx, ThreadSpec{Entry: s.sym("spin"), StackTop: stk + 64<<10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		th.Wait()
+	}()
+	status := func(tid int) map[string]string {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/status", tid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok {
+				m[k] = strings.TrimSpace(v)
+			}
+		}
+		return m
+	}
+	raw := status(th.TID())
+	if raw["Seccomp"] != "2" || raw["NoNewPrivs"] != "1" {
+		t.Errorf("raw thread: Seccomp %s, NoNewPrivs %s", raw["Seccomp"], raw["NoNewPrivs"])
+	}
+	if want := fmt.Sprintf("%016x", childMask()); raw["SigBlk"] != want {
+		t.Errorf("raw thread SigBlk %s, want %s", raw["SigBlk"], want)
+	}
+	goth := status(os.Getpid())
+	if goth["Seccomp"] != "0" {
+		t.Errorf("Go's main thread has Seccomp %s", goth["Seccomp"])
 	}
 }
