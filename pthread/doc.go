@@ -6,8 +6,20 @@
 // wait/wake on sandbox addresses, and thread create/exit/join host calls.
 //
 // It never parses ELF (callers pass a Template taken from elfload's PT_TLS
-// plan) and never touches the address space except through the Memory
-// interface, which the sandbox runtime implements.
+// plan) and never touches a sandbox's address space except through the
+// Memory interface (implemented over sandbox.Sandbox by Install, which also
+// maps the runtime object with the sandbox's validate-and-map MapCode).
+//
+// # For the loader
+//
+// TLS.Load(name, Template{Init, Memsz, Align, Vaddr}, static) registers a
+// module: Module.ID is the DTPMOD64 value, the DTPOFF64 value is the
+// symbol's offset in the block, Module.TPOffset the base of TPOFF64 (static
+// modules: the executable and its startup dependencies, and dlopened
+// modules with initial-exec TLS, DF_STATIC_TLS). TLS.Block gives a thread's
+// copy (dlsym of a TLS symbol). TLS.Unload releases the id for reuse.
+// System.Symbol("__tls_get_addr") is where references to it bind
+// (glibc-built objects ask for __tls_get_addr@GLIBC_2.3).
 //
 // # Layout (x86-64 psABI, TLS variant II)
 //
@@ -56,7 +68,13 @@
 // and reused, so creating a thread needs no mmap; everything the runtime
 // promises is rewritten on reuse (padding between static blocks is not).
 //
-// # Not provided
+// # Deliberate differences and limits
+//
+// gettid and set_tid_address fail with -ESRCH in threads not started
+// through pthread (e.g. sandbox.Call); tids are per sandbox. The static TLS
+// space of an unloaded initial-exec module is not reused (glibc does not
+// either). Blocks come from whole sandbox pages (sandbox.Alloc's
+// granularity).
 //
 // TLSDESC: its resolver must preserve every register but %rax, and an SFI
 // return (pop, mask, jmp through a register) needs a scratch register;
