@@ -631,28 +631,24 @@ func (p *parser) checkNewName(name string) error {
 			return p.errf("%s defined twice in module %s", name, m.Path)
 		}
 	}
+	var names []string
 	for _, d := range m.Data {
-		if d.Name == name {
-			return p.errf("%s defined twice in module %s", name, m.Path)
-		}
-	}
-	for _, d := range m.TLS {
-		if d.Name == name {
-			return p.errf("%s defined twice in module %s", name, m.Path)
-		}
-	}
-	for _, d := range m.Tables {
-		if d.Name == name {
-			return p.errf("%s defined twice in module %s", name, m.Path)
-		}
+		names = append(names, d.Name)
 	}
 	for _, d := range m.Abs {
-		if d.Name == name {
-			return p.errf("%s defined twice in module %s", name, m.Path)
-		}
+		names = append(names, d.Name)
+	}
+	for _, d := range m.TLS {
+		names = append(names, d.Name)
+	}
+	for _, d := range m.Tables {
+		names = append(names, d.Name)
 	}
 	for _, d := range m.Ptrs {
-		if d.Name == name {
+		names = append(names, d.Name)
+	}
+	for _, n := range names {
+		if n == name {
 			return p.errf("%s defined twice in module %s", name, m.Path)
 		}
 	}
