@@ -65,11 +65,18 @@ type Driver struct {
 type ToolchainError struct {
 	File       string
 	Violations []string
+	// Foreign lists link inputs halite cc did not build in this run (objects
+	// and libraries given on the command line): they may be the cause.
+	Foreign []string
 }
 
 func (e *ToolchainError) Error() string {
-	return fmt.Sprintf("halite cc: TOOLCHAIN BUG: %s does not validate (%d violations):\n  %s",
+	s := fmt.Sprintf("halite cc: TOOLCHAIN BUG: %s does not validate (%d violations):\n  %s",
 		e.File, len(e.Violations), strings.Join(e.Violations, "\n  "))
+	if len(e.Foreign) > 0 {
+		s += "\n(unless the code comes from inputs not built by halite cc: " + strings.Join(e.Foreign, " ") + ")"
+	}
+	return s
 }
 
 // Run executes the invocation described by args (gcc-style).
@@ -170,26 +177,28 @@ func (d *Driver) run() error {
 		if in.Lang == "obj" {
 			continue
 		}
-		s, err := d.toAssembly(in)
+		// The file this input finally becomes (for dependency output).
+		final := inv.Output
+		if inv.Mode == ModeLink || final == "" {
+			ext := ".o"
+			if inv.Mode == ModeAssemble {
+				ext = ".s"
+			}
+			final = strings.TrimSuffix(filepath.Base(in.Path), filepath.Ext(in.Path)) + ext
+		}
+		s, err := d.toAssembly(in, final)
 		if err != nil {
 			return err
 		}
 		if inv.Mode == ModeAssemble {
-			out := inv.Output
-			if out == "" {
-				out = strings.TrimSuffix(filepath.Base(in.Path), filepath.Ext(in.Path)) + ".s"
-			}
-			if err := os.WriteFile(out, s, 0o644); err != nil {
+			if err := os.WriteFile(final, s, 0o644); err != nil {
 				return err
 			}
 			continue
 		}
 		obj := d.tempName(in.Path, ".o")
 		if inv.Mode == ModeCompile {
-			obj = inv.Output
-			if obj == "" {
-				obj = strings.TrimSuffix(filepath.Base(in.Path), filepath.Ext(in.Path)) + ".o"
-			}
+			obj = final
 		}
 		if err := d.assemble(s, in.Path, obj); err != nil {
 			return err
@@ -229,6 +238,14 @@ func (d *Driver) run() error {
 		return err
 	}
 	if err := d.checkFile(out); err != nil {
+		var te *ToolchainError
+		if errors.As(err, &te) {
+			for _, in := range inv.Inputs {
+				if in.Lang == "obj" {
+					te.Foreign = append(te.Foreign, in.Path)
+				}
+			}
+		}
 		os.Remove(out)
 		return err
 	}
@@ -236,13 +253,14 @@ func (d *Driver) run() error {
 }
 
 // toAssembly produces the rewritten assembly for one source input.
-func (d *Driver) toAssembly(in Input) ([]byte, error) {
+func (d *Driver) toAssembly(in Input, final string) ([]byte, error) {
 	inv := d.inv
 	var src []byte
 	switch in.Lang {
 	case "c":
 		s := d.tempName(in.Path, ".s")
 		args := append([]string{}, inv.CFlags...)
+		args = append(args, depFlags(inv.CFlags, final)...)
 		args = append(args, SandboxFlags...)
 		args = append(args, "-S", "-o", s, "-x", "c", in.Path)
 		if ice, err := d.quietCommand(d.cfg.GCC, args...); err != nil {
@@ -270,6 +288,7 @@ func (d *Driver) toAssembly(in Input) ([]byte, error) {
 	case "S":
 		s := d.tempName(in.Path, ".s")
 		args := append([]string{"-E"}, inv.CFlags...)
+		args = append(args, depFlags(inv.CFlags, final)...)
 		args = append(args, "-o", s, "-x", "assembler-with-cpp", in.Path)
 		if err := d.command(d.cfg.GCC, args...); err != nil {
 			return nil, err
@@ -307,6 +326,34 @@ func (d *Driver) assemble(s []byte, name, obj string) error {
 	return d.command(d.cfg.AS, "--64", "-o", obj, sf)
 }
 
+// depFlags makes -MD/-MMD dependency output name the final output (the
+// compile itself writes a temporary .s): a target (-MT) and a file (-MF)
+// unless the user gave them.
+func depFlags(cflags []string, final string) []string {
+	md, mt, mf := false, false, false
+	for _, f := range cflags {
+		switch f {
+		case "-MD", "-MMD":
+			md = true
+		case "-MT", "-MQ":
+			mt = true
+		case "-MF":
+			mf = true
+		}
+	}
+	if !md {
+		return nil
+	}
+	var out []string
+	if !mt {
+		out = append(out, "-MT", final)
+	}
+	if !mf {
+		out = append(out, "-MF", strings.TrimSuffix(final, filepath.Ext(final))+".d")
+	}
+	return out
+}
+
 // supportArchive builds libhalite_support.a (memcpy, memmove, memset,
 // memcmp) through the same pipeline as user code.
 func (d *Driver) supportArchive() (string, error) {
@@ -317,7 +364,7 @@ func (d *Driver) supportArchive() (string, error) {
 	saved := d.inv
 	d.inv = &Invocation{Mode: ModeCompile, CFlags: []string{"-O2", "-ffreestanding", "-fno-builtin", "-fno-tree-loop-distribute-patterns"}, Verbose: saved.Verbose}
 	defer func() { d.inv = saved }()
-	s, err := d.toAssembly(Input{Path: src, Lang: "c"})
+	s, err := d.toAssembly(Input{Path: src, Lang: "c"}, "halite_support.o")
 	if err != nil {
 		return "", err
 	}

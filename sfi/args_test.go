@@ -1,0 +1,63 @@
+package sfi
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestParseArgs(t *testing.T) {
+	inv, err := ParseArgs([]string{"-O2", "-g", "-Wall", "-I", "inc", "-Iinc2", "-DX=1", "-UY", "-fno-strict-aliasing",
+		"-march=native", "-c", "a.c", "b.S", "c.s", "-o", "out.o", "-MD", "-MF", "x.d"})
+	if err == nil {
+		t.Fatalf("-o with -c and several inputs: no error (%+v)", inv)
+	}
+	inv, err = ParseArgs([]string{"-O2", "-g", "-I", "inc", "-Iinc2", "-DX=1", "-UY", "-march=native", "-shared",
+		"-o", "lib.so", "a.c", "b.S", "c.s", "d.o", "-L/lib", "-l", "m", "-Wl,-soname,lib.so", "e.a", "-x", "c", "f.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Mode != ModeLink || !inv.Shared || inv.Output != "lib.so" {
+		t.Errorf("mode %v shared %v output %q", inv.Mode, inv.Shared, inv.Output)
+	}
+	wantIn := []Input{{"a.c", "c"}, {"b.S", "S"}, {"c.s", "s"}, {"d.o", "obj"}, {"e.a", "obj"}, {"f.txt", "c"}}
+	if !reflect.DeepEqual(inv.Inputs, wantIn) {
+		t.Errorf("inputs %+v, want %+v", inv.Inputs, wantIn)
+	}
+	wantC := []string{"-O2", "-g", "-I", "inc", "-Iinc2", "-DX=1", "-UY"}
+	if !reflect.DeepEqual(inv.CFlags, wantC) {
+		t.Errorf("cflags %q, want %q", inv.CFlags, wantC)
+	}
+	wantL := []string{"d.o", "-L/lib", "-lm", "-Wl,-soname,lib.so", "e.a"}
+	if !reflect.DeepEqual(inv.LinkArgs, wantL) {
+		t.Errorf("link args %q, want %q", inv.LinkArgs, wantL)
+	}
+	if !reflect.DeepEqual(inv.Ignored, []string{"-march=native"}) {
+		t.Errorf("ignored %q", inv.Ignored)
+	}
+	for _, bad := range [][]string{{}, {"-o"}, {"-c", "-"}, {"-x", "fortran", "a.f"}} {
+		if _, err := ParseArgs(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		mode Mode
+	}{{[]string{"-c", "a.c"}, ModeCompile}, {[]string{"-S", "a.c"}, ModeAssemble}, {[]string{"-E", "a.c"}, ModePreprocess}} {
+		inv, err := ParseArgs(tc.args)
+		if err != nil || inv.Mode != tc.mode {
+			t.Errorf("%q: mode %v err %v", tc.args, inv.Mode, err)
+		}
+	}
+}
+
+func TestDepFlags(t *testing.T) {
+	if got := depFlags([]string{"-O2"}, "a.o"); got != nil {
+		t.Errorf("no -MD: %q", got)
+	}
+	if got, want := depFlags([]string{"-MMD"}, "obj/a.o"), []string{"-MT", "obj/a.o", "-MF", "obj/a.d"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q want %q", got, want)
+	}
+	if got := depFlags([]string{"-MD", "-MT", "x", "-MF", "y"}, "a.o"); got != nil {
+		t.Errorf("user -MT/-MF: %q", got)
+	}
+}
