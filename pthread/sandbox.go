@@ -3,6 +3,7 @@ package pthread
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -102,6 +103,9 @@ func (l *sandboxLauncher) Launch(ctx context.Context, entry, arg, stackTop, fs u
 	y.mu.Lock()
 	defer y.mu.Unlock()
 	t, err := y.s.Start(ctx, sandbox.ThreadSpec{Entry: entry, Arg: arg, StackTop: stackTop, FS: fs})
+	if errors.Is(err, sandbox.ErrThreadMax) {
+		return nil, fmt.Errorf("%w: %w", ErrThreadLimit, err)
+	}
 	if err != nil {
 		return nil, err
 	}

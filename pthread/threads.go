@@ -142,7 +142,7 @@ func (ts *Threads) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) 
 	if tidAddr != 0 {
 		if err := ts.mem.StoreUint32(tidAddr, uint32(tid)); err != nil {
 			_ = ts.tls.FreeThread(tl)
-			return fail(fmt.Errorf("pthread: storing tid at %#x: %w", tidAddr, err))
+			return fail(fmt.Errorf("pthread: %w: storing tid at %#x: %w", ErrBadAddress, tidAddr, err))
 		}
 	}
 	ts.wg.Add(1)
@@ -153,6 +153,9 @@ func (ts *Threads) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) 
 			_ = ts.mem.StoreUint32(tidAddr, 0)
 		}
 		_ = ts.tls.FreeThread(tl)
+		if !errors.Is(err, ErrThreadLimit) {
+			err = fmt.Errorf("%w: %w", ErrLaunch, err)
+		}
 		return fail(fmt.Errorf("pthread: starting thread at %#x: %w", entry, err))
 	}
 	t.raw = raw
@@ -160,8 +163,17 @@ func (ts *Threads) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) 
 	return t, nil
 }
 
-// ErrThreadLimit is returned when MaxThreads threads are running.
-var ErrThreadLimit = errors.New("pthread: thread limit reached")
+// Errors of Threads.Start that the thread_create host call maps to errno
+// values: ErrThreadLimit (-EAGAIN: MaxThreads threads are running),
+// ErrBadAddress (-EFAULT: the tid word is not writable sandbox memory),
+// ErrLaunch (the Launcher refused to start the thread: -EINVAL for a bad
+// entry or stack; a Launcher error wrapping ErrThreadLimit gives -EAGAIN).
+// Other errors (TLS memory) give -ENOMEM.
+var (
+	ErrThreadLimit = errors.New("thread limit reached")
+	ErrBadAddress  = errors.New("bad address")
+	ErrLaunch      = errors.New("cannot start the thread")
+)
 
 // allocTID returns an unused tid (ts.mu held); tids start at 1 and wrap
 // at 1<<22 like Linux's pid_max.
@@ -315,6 +327,10 @@ func (ts *Threads) HostCall(ctx context.Context, self *Thread, nr int, a *[6]uin
 		switch {
 		case errors.Is(err, ErrThreadLimit):
 			return -eAGAIN, true, nil
+		case errors.Is(err, ErrBadAddress):
+			return -eFAULT, true, nil
+		case errors.Is(err, ErrLaunch):
+			return -eINVAL, true, nil
 		case err != nil:
 			return -eNOMEM, true, nil
 		}

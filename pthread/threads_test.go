@@ -240,7 +240,8 @@ func TestThreadHostCalls(t *testing.T) {
 		got <- [4]int64{
 			sys(SysThreadCreate, 0x20000, 0, 0x1000, word+5),
 			sys(SysThreadCreate, 0, 0, 0x1000, 0),
-			sys(SysThreadCreate, 0x30000, 0, 0x1000, 0), // launch fails
+			sys(SysThreadCreate, 0x30000, 0, 0x1000, 0),      // launch fails
+			sys(SysThreadCreate, 0x20000, 0, 0x1000, 0x1000), // tid word outside memory
 		}
 	})
 	th, err := e.ts.Start(0x20000, 0, 0x1000, 0)
@@ -266,7 +267,7 @@ func TestThreadHostCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = <-got
-	if r[0] != -eINVAL || r[1] != -eINVAL || r[2] != -eNOMEM {
+	if r[0] != -eINVAL || r[1] != -eINVAL || r[2] != -eINVAL || r[3] != -eFAULT {
 		t.Errorf("bad creates: %v", r)
 	}
 	_ = p.Join()
