@@ -69,8 +69,9 @@ func glibcLdd(path string) (lines []string, ok bool) {
 }
 
 // sharedObjects lists the ELF ET_DYN files under dir (recursively; every
-// name, symbolic links included, since $ORIGIN follows the name), sorted.
-func sharedObjects(t *testing.T, dir string) []string {
+// name, symbolic links included, since $ORIGIN follows the name), sorted;
+// withExec adds ET_EXEC files.
+func sharedObjects(t *testing.T, dir string, withExec bool) []string {
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -84,7 +85,7 @@ func sharedObjects(t *testing.T, dir string) []string {
 		hdr := make([]byte, 18)
 		_, rerr := f.ReadAt(hdr, 0)
 		f.Close()
-		if err == nil && rerr == nil && string(hdr[:4]) == "\x7fELF" && hdr[16] == 3 {
+		if err == nil && rerr == nil && string(hdr[:4]) == "\x7fELF" && (hdr[16] == 3 || hdr[16] == 2 && withExec) {
 			files = append(files, p)
 		}
 		return nil
@@ -109,9 +110,16 @@ func TestLddMatchesGlibc(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ldd on ~1100 files")
 	}
+	// The acceptance set: every shared object in the two library
+	// directories; then, as extra coverage, the programs in /usr/bin and
+	// /usr/sbin.
 	var files []string
 	for _, d := range []string{"/usr/lib/x86_64-linux-gnu", "/usr/lib/python3.11/lib-dynload"} {
-		files = append(files, sharedObjects(t, d)...)
+		files = append(files, sharedObjects(t, d, false)...)
+	}
+	nlib := len(files)
+	for _, d := range []string{"/usr/bin", "/usr/sbin"} {
+		files = append(files, sharedObjects(t, d, true)...)
 	}
 	type result struct {
 		file        string
@@ -148,7 +156,11 @@ func TestLddMatchesGlibc(t *testing.T) {
 	close(work)
 	wg.Wait()
 	same, skipped, pinned := 0, 0, 0
-	for _, r := range results {
+	libSame, libSkipped := 0, 0
+	for i, r := range results {
+		if i == nlib {
+			libSame, libSkipped = same, skipped
+		}
 		switch {
 		case r.skipped:
 			skipped++
@@ -164,7 +176,11 @@ func TestLddMatchesGlibc(t *testing.T) {
 		}
 		t.Errorf("%s:\nglibc ldd:\n\t%s\nhalite ldd (err %v):\n\t%s", r.file, strings.Join(r.glibc, "\n\t"), r.err, strings.Join(r.ours, "\n\t"))
 	}
-	t.Logf("%d shared objects: %d identical to glibc ldd (same lines, same order), %d pinned differences, %d refused by ldd", len(files), same, pinned, skipped)
+	if nlib == len(results) {
+		libSame, libSkipped = same, skipped
+	}
+	t.Logf("library dirs: %d shared objects, %d identical to glibc ldd (same lines, same order), %d refused by ldd", nlib, libSame, libSkipped)
+	t.Logf("all, with /usr/bin and /usr/sbin: %d files, %d identical, %d pinned differences, %d refused by ldd", len(files), same, pinned, skipped)
 	if same == 0 {
 		t.Fatal("no file compared")
 	}
