@@ -230,17 +230,8 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 				continue // no memory access (prefetches never fault)
 			}
 			if stringOps[in.Op] {
-				// The implicit %rsi/%rdi must have been sandboxed just before.
-				ok := false
-				for _, q := range prev {
-					if q.in.Op == x86asm.LEA {
-						if d, _ := q.in.Args[0].(x86asm.Reg); d == a.Base {
-							ok = true
-						}
-					}
-				}
-				if !ok && a.Base != x86asm.R15 {
-					bad(off, "string instruction %v without sandboxed %v", in, a.Base)
+				if !stringSandboxed(in, prev) {
+					bad(off, "string instruction %v without `mov %%e?i,%%e?i; lea (%%r15,%%r?i,1),%%r?i` right before", in)
 				}
 				continue
 			}
@@ -276,17 +267,9 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 			}
 		}
 	}
-	if in.Op == x86asm.MASKMOVQ || in.Op == x86asm.MASKMOVDQU || in.Op == x86asm.VMASKMOVDQU {
+	if (in.Op == x86asm.MASKMOVQ || in.Op == x86asm.MASKMOVDQU || in.Op == x86asm.VMASKMOVDQU) && !stringSandboxed(in, prev) {
 		// Implicit store through %rdi (x86asm shows no memory operand).
-		ok := false
-		for _, q := range prev {
-			if d, _ := q.in.Args[0].(x86asm.Reg); q.in.Op == x86asm.LEA && d == x86asm.RDI {
-				ok = true
-			}
-		}
-		if !ok {
-			bad(off, "%v without sandboxed %%rdi", in)
-		}
+		bad(off, "%v without sandboxed %%rdi right before", in)
 	}
 	if in.Op == x86asm.JMP || in.Op == x86asm.CALL {
 		if r, ok := in.Args[0].(x86asm.Reg); ok {
@@ -298,6 +281,44 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 			}
 		}
 	}
+}
+
+// stringSandboxed reports whether the instructions right before the
+// string (or maskmov) instruction in are, for each of the registers it
+// addresses memory through (%rdi, %rsi), a 32-bit write of the register
+// followed by exactly `lea (%r15,%rR,1),%rR`, the pairs back to back.
+func stringSandboxed(in x86asm.Inst, prev []oracleInst) bool {
+	need := map[x86asm.Reg]bool{}
+	for _, a := range in.Args {
+		if m, ok := a.(x86asm.Mem); ok {
+			need[m.Base] = true
+			if m.Index != 0 {
+				return false
+			}
+		}
+	}
+	if in.Op == x86asm.MASKMOVQ || in.Op == x86asm.MASKMOVDQU || in.Op == x86asm.VMASKMOVDQU {
+		if in.AddrSize == 32 { // x86asm leaves AddrSize 0 for VEX forms
+			return false
+		}
+		need[x86asm.RDI] = true
+	}
+	k := len(prev)
+	for n := len(need); n > 0; n-- {
+		if k < 2 {
+			return false
+		}
+		w, l := prev[k-2].in, prev[k-1].in
+		r, _ := l.Args[0].(x86asm.Reg)
+		m, _ := l.Args[1].(x86asm.Mem)
+		d, _ := w.Args[0].(x86asm.Reg)
+		if !need[r] || l.Op != x86asm.LEA || m != (x86asm.Mem{Base: x86asm.R15, Index: r, Scale: 1}) || d != reg32(r) || !writesFirst(w) {
+			return false
+		}
+		delete(need, r)
+		k -= 2
+	}
+	return len(need) == 0
 }
 
 // vexPrefix returns the offset of a VEX prefix (c4/c5) after legacy
@@ -722,6 +743,13 @@ func TestOracle(t *testing.T) {
 		{"bare stos", "ab", NaCl, true},
 		{"sandboxed stos", "89ff 498d3c3f ab", NaCl, false},
 		{"bare maskmovq", "0ff7d1", NaCl, true},
+		{"stos lea scale 2", "89ff 498d3c7f ab", NaCl, true},
+		{"stos lea disp", "89ff 498d7c3f08 ab", NaCl, true},
+		{"stos lea no mov", "498d3c3f ab", NaCl, true},
+		{"stos lea then nop", "89ff 498d3c3f 90 ab", NaCl, true},
+		{"movs both", "89f6 498d3437 89ff 498d3c3f a4", NaCl, false},
+		{"movs only rdi", "89ff 498d3c3f a4", NaCl, true},
+		{"stos addr32", "89ff 498d3c3f 67ab", NaCl, true},
 		{"sandboxed maskmovq", "89ff 498d3c3f 0ff7d1", NaCl, false},
 		{"vex rip load", "c5f8100500000000", NaCl, false},
 		{"vex rax load", "c5f81000", NaCl, true},
