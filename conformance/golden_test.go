@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,6 +59,21 @@ func TestGlibcGolden(t *testing.T) {
 		scs = keep
 	}
 	n := nativeBackend(t)
+	// The goldens record one glibc version's behaviour (and messages).
+	host, err := exec.Command("getconf", "GNU_LIBC_VERSION").Output()
+	if err != nil {
+		t.Skipf("cannot tell the host's glibc version (getconf GNU_LIBC_VERSION): %v", err)
+	}
+	versionFile := filepath.Join(goldenDir, "GLIBC_VERSION")
+	if *update {
+		if err := os.WriteFile(versionFile, host, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else if rec, err := os.ReadFile(versionFile); err != nil {
+		t.Fatal(err)
+	} else if string(rec) != string(host) {
+		t.Skipf("the golden files were recorded with %s; this host has %s (regenerate with scripts/conformance-golden to compare)", strings.TrimSpace(string(rec)), strings.TrimSpace(string(host)))
+	}
 	start := time.Now()
 	golden := GoldenDir(goldenDir)
 	if *update {
