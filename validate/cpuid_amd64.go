@@ -2,11 +2,19 @@
 
 package validate
 
-import "golang.org/x/sys/cpu"
+import (
+	"sync"
+
+	"golang.org/x/sys/cpu"
+)
 
 // HostFeatures returns the features this machine's CPU reports (CPUID), as
 // far as the operating system enables them (AVX state saving).
-func HostFeatures() Features {
+func HostFeatures() Features { return hostOnce() }
+
+var hostOnce = sync.OnceValue(hostFeatures)
+
+func hostFeatures() Features {
 	f := FeatX87 | FeatCMOV | FeatMMX | FeatSSE | FeatSSE2 | FeatCX8 | FeatFXSR | FeatTSC | FeatCLFLUSH
 	x := cpu.X86
 	set := func(ok bool, b Features) {

@@ -46,7 +46,8 @@ func mmxForm(m, p, opc int) bool {
 // operation (whose 256-bit form needs AVX2).
 func intOp(m, opc int) bool {
 	if m == map0F {
-		return (opc >= 0x60 && opc <= 0x76) || opc == 0x6f || opc == 0x7f || (opc >= 0xd1 && opc <= 0xfe && opc != 0xd6 && opc != 0xe6 && opc != 0xe7 && opc != 0xf0)
+		// vmovdqa/vmovdqu/vmovntdq ymm are AVX, not AVX2
+		return (opc >= 0x60 && opc <= 0x76 && opc != 0x6f) || (opc >= 0xd1 && opc <= 0xfe && opc != 0xd6 && opc != 0xe6 && opc != 0xe7 && opc != 0xf0)
 	}
 	return true
 }
