@@ -556,7 +556,8 @@ func (r *rewriter) loadR11(o operand) bool {
 			return false
 		}
 		if needsSandbox(o) {
-			r.lock("leal "+o.memString()+", %r11d", "movq (%r15,%r11), %r11")
+			load, rep := sandboxMem(o)
+			r.lock(load, "movq "+rep.String()+", %r11")
 		} else {
 			r.emit("movq " + o.memString() + ", %r11")
 		}
@@ -708,7 +709,7 @@ func (r *rewriter) instruction(st *stmt) {
 		return
 	}
 	if m == "lea" || m == "leaq" || m == "leal" || m == "leaw" || strings.HasPrefix(m, "nop") || strings.HasPrefix(m, "prefetch") {
-		r.final(st, pre, nil, -1)
+		r.final(st, pre, nil, "")
 		return
 	}
 	// Memory operands.
@@ -730,7 +731,7 @@ func (r *rewriter) instruction(st *stmt) {
 		}
 	}
 	if memIdx < 0 {
-		r.final(st, pre, nil, -1)
+		r.final(st, pre, nil, "")
 		return
 	}
 	mem := st.ops[memIdx]
@@ -767,18 +768,19 @@ func (r *rewriter) instruction(st *stmt) {
 				ops[i].reg = low
 			}
 		}
-		mem2 := st.ops[memIdx]
-		ops[memIdx] = operand{kind: opMem, hasParen: true, base: "r15", index: "r11"}
+		load, rep := sandboxMem(st.ops[memIdx])
+		ops[memIdx] = rep
 		r.emit("pushq %" + tmp)
 		r.emit("movb %" + hi + ", %" + low)
-		r.lock("leal "+mem2.memString()+", %r11d", pre+m+" "+joinOps(ops))
+		r.lock(load, pre+m+" "+joinOps(ops))
 		r.emit("movb %" + low + ", %" + hi)
 		r.emit("popq %" + tmp)
 		return
 	}
 	ops := append([]operand(nil), st.ops...)
-	ops[memIdx] = operand{kind: opMem, hasParen: true, base: "r15", index: "r11"}
-	r.final(st, pre, ops, memIdx)
+	load, rep := sandboxMem(mem)
+	ops[memIdx] = rep
+	r.final(st, pre, ops, load)
 }
 
 // isSymbol reports whether s is a plain symbol name.
@@ -792,6 +794,19 @@ func isSymbol(s string) bool {
 		}
 	}
 	return true
+}
+
+// sandboxMem returns the instruction that puts the sandbox offset of
+// memory operand o into %r11d (zero-extending, so that %r11 may index from
+// %r15) and the operand that replaces o. A base register alone is copied
+// with a 32-bit mov (which the CPU eliminates at rename) and keeps its
+// displacement on the access (the guard regions absorb it); anything with
+// an index is computed exactly with lea.
+func sandboxMem(o operand) (string, operand) {
+	if o.base != "" && o.index == "" && regInfo[o.base].width == 64 && family(o.base) != "rip" {
+		return "movl %" + reg32of[family(o.base)] + ", %r11d", operand{kind: opMem, hasParen: true, disp: o.disp, base: "r15", index: "r11"}
+	}
+	return "leal " + o.memString() + ", %r11d", operand{kind: opMem, hasParen: true, base: "r15", index: "r11"}
 }
 
 func joinOps(ops []operand) string {
@@ -822,19 +837,19 @@ func (r *rewriter) segment(st *stmt, pre string, i int) {
 	ops := append([]operand(nil), st.ops...)
 	ops[i] = operand{kind: opReg, reg: "r11"}
 	r.emit("movq %fs:0, %r11")
-	r.final(st, pre, ops, -1)
+	r.final(st, pre, ops, "")
 }
 
-// final emits an instruction (with its operands possibly replaced, and a
-// sandboxed memory operand at memIdx preceded by its lea into %r11d),
-// rewriting writes to %rsp and %rbp.
-func (r *rewriter) final(st *stmt, pre string, ops []operand, memIdx int) {
+// final emits an instruction (with its operands possibly replaced, and
+// preceded in one bundle by load, the instruction that puts a sandboxed
+// operand's offset into %r11d), rewriting writes to %rsp and %rbp.
+func (r *rewriter) final(st *stmt, pre string, ops []operand, load string) {
 	if ops == nil {
 		ops = st.ops
 	}
 	var seq []string
-	if memIdx >= 0 {
-		seq = append(seq, "leal "+st.ops[memIdx].memString()+", %r11d")
+	if load != "" {
+		seq = append(seq, load)
 	}
 	m := st.mnem
 	last := len(ops) - 1
@@ -845,11 +860,11 @@ func (r *rewriter) final(st *stmt, pre string, ops []operand, memIdx int) {
 			r.errorf("write to %%%s (only 64-bit writes to %%rsp/%%rbp can be sandboxed)", dst)
 			return
 		}
-		if (m == "mov" || m == "movq") && len(ops) == 2 && ops[0].kind == opReg && (ops[0].reg == "rsp" || ops[0].reg == "rbp") && memIdx < 0 {
+		if (m == "mov" || m == "movq") && len(ops) == 2 && ops[0].kind == opReg && (ops[0].reg == "rsp" || ops[0].reg == "rbp") && load == "" {
 			r.emit(pre + m + " " + joinOps(ops)) // mov %rsp,%rbp / mov %rbp,%rsp
 			return
 		}
-		if fam == "rsp" && (m == "and" || m == "andq") && ops[0].kind == opImm && memIdx < 0 {
+		if fam == "rsp" && (m == "and" || m == "andq") && ops[0].kind == opImm && load == "" {
 			if v, err := strconv.ParseInt(strings.TrimPrefix(ops[0].text, "$"), 0, 64); err == nil && v < 0 && v >= -128 {
 				r.emit(pre + m + " " + joinOps(ops))
 				return

@@ -47,7 +47,8 @@ func TestRewriteRules(t *testing.T) {
 		name, in string
 		want     []string // lines (trimmed) that must appear, in order
 	}{
-		{"memory", "movl 8(%rdi), %eax", []string{".bundle_lock", "leal 8(%rdi), %r11d", "movl (%r15,%r11), %eax", ".bundle_unlock"}},
+		{"memory", "movl 8(%rdi), %eax", []string{".bundle_lock", "movl %edi, %r11d", "movl 8(%r15,%r11), %eax", ".bundle_unlock"}},
+		{"memory index", "addl %ecx, 4(%rdi,%rdx)", []string{".bundle_lock", "leal 4(%rdi,%rdx), %r11d", "addl %ecx, (%r15,%r11)", ".bundle_unlock"}},
 		{"stack ok", "movq 8(%rsp), %rax", []string{"movq 8(%rsp), %rax"}},
 		{"rsp index", "movq 8(%rsp,%rax,8), %rax", []string{"leal 8(%rsp,%rax,8), %r11d", "movq (%r15,%r11), %rax"}},
 		{"rip ok", "movq foo(%rip), %rax", []string{"movq foo(%rip), %rax"}},
@@ -60,15 +61,15 @@ func TestRewriteRules(t *testing.T) {
 		{"call direct", "foo: nop\ncall foo", []string{".nops (32 - ((. - .Lhalite_base1) & 31)) * ((((. - .Lhalite_base1) & 31) + 4) >> 5)", ".nops 27 - ((. - .Lhalite_base1) & 31)", "call foo"}},
 		{"call plt", "call foo@PLT", []string{"movq foo@GOTPCREL(%rip), %r11", ".nops 22 - ((. - .Lhalite_base1) & 31)", "andl $-32, %r11d", "call *%r11"}},
 		{"call got", "call *foo@GOTPCREL(%rip)", []string{"movq foo@GOTPCREL(%rip), %r11", "call *%r11"}},
-		{"call mem", "call *16(%rax)", []string{"leal 16(%rax), %r11d", "movq (%r15,%r11), %r11", "call *%r11"}},
+		{"call mem", "call *16(%rax)", []string{"movl %eax, %r11d", "movq 16(%r15,%r11), %r11", "call *%r11"}},
 		{"jmp reg", "notrack jmp *%rax", []string{"movq %rax, %r11", "andl $-32, %r11d", "jmp *%r11"}},
 		{"rep movs", "rep movsq", []string{"movl %esi, %esi", "leaq (%r15,%rsi), %rsi", "movl %edi, %edi", "leaq (%r15,%rdi), %rdi", "rep movsq"}},
 		{"stos", "rep stosb", []string{"movl %edi, %edi", "rep stosb"}},
-		{"high byte", "movb %ah, (%rdx)", []string{"pushq %rbx", "movb %ah, %bl", "leal (%rdx), %r11d", "movb %bl, (%r15,%r11)", "movb %bl, %ah", "popq %rbx"}},
+		{"high byte", "movb %ah, (%rdx)", []string{"pushq %rbx", "movb %ah, %bl", "movl %edx, %r11d", "movb %bl, (%r15,%r11)", "movb %bl, %ah", "popq %rbx"}},
 		{"fs read", "movq %fs:0, %rax", []string{"movq %fs:0, %rax"}},
 		{"fs add", "addq %fs:0, %rax", []string{"movq %fs:0, %r11", "addq %r11, %rax"}},
 		{"jump table label", ".section .rodata\n.L4:\n.long .L5-.L4\n.text\n.L5:\nnop", []string{".p2align 5", ".L5:"}},
-		{"inline statements", "nop; movl (%rax), %eax", []string{"nop", "leal (%rax), %r11d"}},
+		{"inline statements", "nop; movl (%rax), %eax", []string{"nop", "movl %eax, %r11d"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
