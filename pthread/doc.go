@@ -76,9 +76,10 @@
 // either). Blocks come from whole sandbox pages (sandbox.Alloc's
 // granularity).
 //
-// TLSDESC: its resolver must preserve every register but %rax, and an SFI
-// return (pop, mask, jmp through a register) needs a scratch register;
-// supporting it needs the toolchain to treat %r11 as clobbered by
-// TLSDESC calls. The general-dynamic model (__tls_get_addr) and the
-// initial-exec and local-exec models work.
+// TLSDESC resolvers (_dl_tlsdesc_return, _dl_tlsdesc_dynamic in the runtime
+// object) clobber %r11 besides %rax, unlike glibc's: an SFI return needs a
+// register, and an SFI TLSDESC call site (which halite cc must produce:
+// `call *(%rax)` is not valid SFI code) has used %r11 for its masked call
+// already. The general-dynamic (__tls_get_addr), initial-exec and
+// local-exec models need nothing special.
 package pthread

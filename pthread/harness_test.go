@@ -65,19 +65,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// descArgs are the harness arguments locating the TLSDESC resolvers.
+func descArgs() []string {
+	rt := Runtime()
+	r, _ := rt.Lookup("_dl_tlsdesc_return")
+	d, _ := rt.Lookup("_dl_tlsdesc_dynamic")
+	return []string{strconv.FormatUint(r.Offset, 10), strconv.FormatUint(d.Offset, 10)}
+}
+
 // TestTLSGetAddrNative runs the runtime object's __tls_get_addr natively
 // (%r15 = a 4 GiB-aligned base, %fs = a fake TCB, called through an SFI
 // call/return) on a hand-made DTV: hits, offsets, ids without a block or
-// beyond the DTV's capacity, and the registers it must preserve.
+// beyond the DTV's capacity, and the registers it must preserve; and the
+// same for the two TLSDESC resolvers.
 func TestTLSGetAddrNative(t *testing.T) {
 	bin, code := buildHarness(t)
-	out, err := exec.Command(bin, code, "0").CombinedOutput()
+	out, err := exec.Command(bin, append([]string{code, "0"}, descArgs()...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("harness: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 6 {
-		t.Fatalf("harness printed %d lines, want 6:\n%s", len(lines), out)
+	if len(lines) != 11 {
+		t.Fatalf("harness printed %d lines, want 11:\n%s", len(lines), out)
 	}
 	for _, l := range lines {
 		f := strings.Fields(l)
@@ -93,7 +102,7 @@ func TestTLSGetAddrNative(t *testing.T) {
 // sandbox; the in-sandbox benchmark needs the sandbox runtime.)
 func BenchmarkTLSGetAddrNative(b *testing.B) {
 	bin, code := buildHarness(b)
-	out, err := exec.Command(bin, code, strconv.Itoa(max(b.N, 1000))).CombinedOutput()
+	out, err := exec.Command(bin, append([]string{code, strconv.Itoa(max(b.N, 1000))}, descArgs()...)...).CombinedOutput()
 	if err != nil {
 		b.Fatalf("harness: %v\n%s", err, out)
 	}

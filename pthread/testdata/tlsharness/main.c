@@ -2,6 +2,8 @@
  * runtime object's code from argv[1], lays out a fake sandbox (TCB, DTV,
  * blocks) at a 4 GiB-aligned base, runs the cases, checks the registers,
  * and times the call against a plain SFI load called the same way.
+ * argv[3], argv[4]: offsets of _dl_tlsdesc_return and _dl_tlsdesc_dynamic
+ * in the code.
  * Output: one line per case "case NAME got=0x.. want=0x.. regs=ok|BAD",
  * then "bench tls_get_addr_ns=X plain_load_ns=Y". Exit 1 on any failure. */
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 
 uint64_t harness_call(uint64_t stub, uint64_t base, uint64_t idx, uint64_t tp, uint64_t *regs);
+uint64_t harness_call_desc(uint64_t stub, uint64_t base, uint64_t desc, uint64_t tp, uint64_t *regs);
 void harness_loop(uint64_t stub, uint64_t base, uint64_t idx, uint64_t tp, uint64_t n);
 
 #define SIZE (1u << 20)
@@ -48,7 +51,8 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-	if (argc < 3) { fprintf(stderr, "usage: harness CODE ITERS\n"); return 2; }
+	if (argc < 5) { fprintf(stderr, "usage: harness CODE ITERS DESC_RETURN DESC_DYNAMIC\n"); return 2; }
+	uint64_t desc_return = strtoull(argv[3], NULL, 0), desc_dynamic = strtoull(argv[4], NULL, 0);
 	FILE *f = fopen(argv[1], "rb");
 	if (!f) { perror(argv[1]); return 2; }
 	static uint8_t code[4096];
@@ -66,6 +70,8 @@ int main(int argc, char **argv) {
 	memcpy(B + 0x11000, plain_load, sizeof plain_load);
 	caller(0x12000, 0x10000);
 	caller(0x12040, 0x11000);
+	caller(0x12080, 0x10000 + desc_return);
+	caller(0x120c0, 0x10000 + desc_dynamic);
 
 	/* TCB at 0x20000, DTV (capacity 3) at 0x30000: [-1]=3, [0]=gen,
 	 * [1]=block 0x40000, [2]=0, [3]=block 0x41000. */
@@ -104,6 +110,39 @@ int main(int argc, char **argv) {
 		bad |= !ok;
 		printf("case %s got=%#llx want=%#llx regs=%s\n", cases[i].name, (unsigned long long)got,
 		       (unsigned long long)cases[i].want, regs ? "ok" : "BAD");
+	}
+	/* TLSDESC: descriptors at 0x60000 {resolver, arg}; results are offsets
+	 * from TP. Preserved: everything but rax and r11. */
+	struct { const char *name; uint64_t stub, arg, mod, off, want; } descs[] = {
+		{"desc-static", 0x12080, (uint64_t)-0x40, 0, 0, (uint64_t)-0x40},
+		{"desc-dyn-mod1", 0x120c0, 0, 1, 0x10, base + 0x40010 - tp},
+		{"desc-dyn-mod3", 0x120c0, 0, 3, 0, base + 0x41000 - tp},
+		{"desc-dyn-noblock", 0x120c0, 0, 2, 8, -tp},
+		{"desc-dyn-beyond", 0x120c0, 0, 9, 8, -tp},
+	};
+	for (size_t i = 0; i < sizeof descs / sizeof descs[0]; i++) {
+		uint64_t d = 0x60000 + 32 * i, idx = 0x70000 + 16 * i;
+		put64(d, descs[i].stub); /* the resolver field (unused by the harness) */
+		if (descs[i].stub == 0x12080) {
+			put64(d + 8, descs[i].arg);
+		} else {
+			put64(idx, descs[i].mod);
+			put64(idx + 8, descs[i].off);
+			put64(d + 8, base + idx);
+		}
+		uint64_t r[16];
+		uint64_t got = harness_call_desc(base + descs[i].stub, base, base + d, tp, r);
+		int regs = r[1] == 0x1111111111111111ull && r[2] == 0x2222222222222222ull &&
+		           r[3] == 0x3333333333333333ull && r[4] == 0x4444444444444444ull &&
+		           r[5] == 0xbbbbbbbbbbbbbbbbull &&
+		           r[7] == 0x5555555555555555ull && r[8] == 0x6666666666666666ull &&
+		           r[9] == 0x7777777777777777ull && r[11] == 0x8888888888888888ull &&
+		           r[12] == 0x9999999999999999ull && r[13] == 0xaaaaaaaaaaaaaaaaull &&
+		           r[14] == base && r[15] == r[6];
+		int ok = got == descs[i].want && regs;
+		bad |= !ok;
+		printf("case %s got=%#llx want=%#llx regs=%s\n", descs[i].name, (unsigned long long)got,
+		       (unsigned long long)descs[i].want, regs ? "ok" : "BAD");
 	}
 	if (iters > 0) {
 		put64(0x50000, 1);
