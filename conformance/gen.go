@@ -181,6 +181,9 @@ func Generate(scenario string, m *Module) Source {
 	for _, x := range m.Abs {
 		fmt.Fprintf(&b, "__asm__(\".globl %s\\n.type %s, @object\\n.set %s, %d\");\n", x.Name, x.Name, x.Name, x.N)
 	}
+	for i, n := range m.Notes {
+		fmt.Fprintf(&b, "__asm__(\".pushsection .note.conf%d,\\\"a\\\",@note\\n.p2align 2\\n.long 5\\n.long %d\\n.long 0x4f4e4643\\n.asciz \\\"conf\\\"\\n.p2align 2\\n.fill %d,1,0xab\\n.p2align 2\\n.popsection\");\n", i, n, n)
+	}
 	for _, mf := range m.Many {
 		for i := 0; i < mf.Count; i++ {
 			fmt.Fprintf(&b, "long %s%d(void) { return %d; }\n", mf.Prefix, i, i)

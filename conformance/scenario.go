@@ -56,9 +56,10 @@ type Module struct {
 	Data     []Data
 	TLS      []TLSVar
 	Tables   []Table
-	Abs      []Data // SHN_ABS symbols (Attr unused)
-	Ptrs     []Ptr  // function pointers initialised with a symbol's address
-	Many     []Many // generated families of functions
+	Abs      []Data  // SHN_ABS symbols (Attr unused)
+	Ptrs     []Ptr   // function pointers initialised with a symbol's address
+	Many     []Many  // generated families of functions
+	Notes    []int64 // sizes of extra PT_NOTE descriptors (big notes)
 	Line     int
 }
 
@@ -396,7 +397,7 @@ func (p *parser) checkRelPath(s string) error {
 
 func (p *parser) parseModuleLine(kw, rest string) error {
 	m := p.mod
-	count := len(m.Needs) + len(m.Rpath) + len(m.Runpath) + len(m.Z) + len(m.Versions) + len(m.Ctors) + len(m.Dtors) + len(m.Funcs) + len(m.Data) + len(m.TLS) + len(m.Tables) + len(m.Abs) + len(m.Ptrs) + len(m.Many)
+	count := len(m.Needs) + len(m.Rpath) + len(m.Runpath) + len(m.Z) + len(m.Versions) + len(m.Ctors) + len(m.Dtors) + len(m.Funcs) + len(m.Data) + len(m.TLS) + len(m.Tables) + len(m.Abs) + len(m.Ptrs) + len(m.Many) + len(m.Notes)
 	if count >= MaxItems {
 		return p.errf("module %s has more than %d items", m.Path, MaxItems)
 	}
@@ -562,6 +563,15 @@ func (p *parser) parseModuleLine(kw, rest string) error {
 			}
 			m.Ptrs = append(m.Ptrs, Ptr{Name: name, Sym: val})
 		}
+	case "note":
+		n, err := p.number(rest)
+		if err != nil {
+			return err
+		}
+		if n < 0 || n > 1<<20 || n%4 != 0 {
+			return p.errf("note size %d: want a multiple of 4 up to 1 MiB", n)
+		}
+		m.Notes = append(m.Notes, n)
 	case "funcs":
 		f := strings.Fields(rest)
 		if len(f) != 2 || !identRe.MatchString(f[0]) || len(f[0]) > 64 {
