@@ -38,6 +38,11 @@ type Config struct {
 	MaxObjects int
 	// KeepOpen keeps every object's file open (Object.File) until Close.
 	KeepOpen bool
+	// Preload lists objects loaded right after the main program, before
+	// its dependencies, as if the main program needed them first (glibc's
+	// LD_PRELOAD); a name without '/' is searched for as the main
+	// program's DT_NEEDED entry would be.
+	Preload []string
 }
 
 // Namespace is a set of loaded objects with one global scope: glibc's
@@ -50,9 +55,14 @@ type Namespace struct {
 	Objects []*Object
 	Main    *Object
 	Interp  *Object
-	// Scope is the global scope: the main program and its dependencies
-	// breadth first, without placeholders (glibc's main l_searchlist).
+	// Scope is the global scope: the main program, the preloaded objects,
+	// then the dependencies breadth first, without placeholders (glibc's
+	// main l_searchlist).
 	Scope []*Object
+	// Preloaded are the objects Config.Preload loaded; PreloadErrors say
+	// why the others were ignored (glibc ignores them too).
+	Preloaded     []*Object
+	PreloadErrors []error
 
 	libraryPath []string
 	unique      map[string]Definition
@@ -144,7 +154,18 @@ func (ns *Namespace) LoadMain(path string) (*Object, error) {
 	}
 	llpOrigin := main.Origin
 	ns.libraryPath = splitSearchPath(ns.cfg.LibraryPath, ":;", llpOrigin, ns.cfg.Lib, ns.cfg.Platform)
-	list, err := ns.mapDeps(main)
+	for _, name := range ns.cfg.Preload {
+		e, err := ns.mapObject(main, name, false)
+		switch {
+		case err != nil:
+			ns.PreloadErrors = append(ns.PreloadErrors, fmt.Errorf("object %q from the preload list cannot be preloaded: %w: ignored", name, err))
+		case e.To == nil:
+			ns.PreloadErrors = append(ns.PreloadErrors, fmt.Errorf("object %q from the preload list cannot be preloaded (%v): ignored", name, ErrNotFound))
+		case e.To != main && !containsObject(ns.Preloaded, e.To):
+			ns.Preloaded = append(ns.Preloaded, e.To)
+		}
+	}
+	list, err := ns.mapDeps(main, ns.Preloaded...)
 	ns.Scope = withoutMissing(list)
 	if err != nil {
 		return main, err
@@ -212,9 +233,12 @@ func (ns *Namespace) setFile(o *Object, f File, id FileID, plan *elfload.Plan) {
 // _dl_map_object_deps), and returns root's search list: root and its
 // dependencies breadth first, placeholders included. For the main program
 // that list, without placeholders, is the global scope.
-func (ns *Namespace) mapDeps(root *Object) ([]*Object, error) {
-	queue := []*Object{root}
-	inQueue := map[*Object]bool{root: true}
+func (ns *Namespace) mapDeps(root *Object, preloaded ...*Object) ([]*Object, error) {
+	queue := append([]*Object{root}, preloaded...)
+	inQueue := map[*Object]bool{}
+	for _, o := range queue {
+		inQueue[o] = true
+	}
 	for qi := 0; qi < len(queue); qi++ {
 		o := queue[qi]
 		d := o.Dynamic()
@@ -232,7 +256,7 @@ func (ns *Namespace) mapDeps(root *Object) ([]*Object, error) {
 					}
 					name = exp
 				}
-				e, err := ns.mapObject(o, name)
+				e, err := ns.mapObject(o, name, true)
 				if err != nil {
 					return queue, err
 				}
@@ -271,11 +295,11 @@ func (ns *Namespace) Dlopen(name string, caller *Object) (root *Object, local, l
 		caller = ns.Main
 	}
 	before := len(ns.Objects)
-	e, err := ns.mapObject(caller, name)
+	e, err := ns.mapObject(caller, name, false)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if e.To.Missing {
+	if e.To == nil {
 		return nil, nil, nil, &LoadError{Name: name, Requester: caller.Path, Err: ErrNotFound}
 	}
 	list, err := ns.mapDeps(e.To)
@@ -290,8 +314,20 @@ func (ns *Namespace) Dlopen(name string, caller *Object) (root *Object, local, l
 	return e.To, list, ns.Objects[before:], nil
 }
 
+// containsObject reports whether list holds o.
+func containsObject(list []*Object, o *Object) bool {
+	for _, x := range list {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
 // mapObject resolves one DT_NEEDED name of loader (glibc's _dl_map_object).
-func (ns *Namespace) mapObject(loader *Object, name string) (Edge, error) {
+// A name that is not found gives a placeholder object when placeholder is
+// set (glibc's trace mode), else an edge with a nil To.
+func (ns *Namespace) mapObject(loader *Object, name string, placeholder bool) (Edge, error) {
 	// 1. An already-loaded object by name, alias or soname.
 	for _, o := range ns.Objects {
 		if o.Missing {
@@ -312,6 +348,9 @@ func (ns *Namespace) mapObject(loader *Object, name string) (Edge, error) {
 	c, err := ns.search(loader, name)
 	if err != nil {
 		return Edge{}, &LoadError{Name: name, Requester: loader.Path, Err: err}
+	}
+	if c == nil && !placeholder {
+		return Edge{Name: name, Via: ViaNotFound, Found: ViaNotFound}, nil
 	}
 	if c == nil {
 		o := ns.newObject(name, "", loader, ViaNotFound)

@@ -333,3 +333,40 @@ func TestHashFunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestPreload preloads libi2.so before interpose's own libraries: its
+// which() now comes first in the scope. A preload that is not found is
+// ignored with an error, as glibc does. Compared with glibc running the
+// program under LD_PRELOAD.
+func TestPreload(t *testing.T) {
+	dir := testObjects(t)
+	i2 := filepath.Join(dir, "lib", "libi2.so")
+	cache, err := ReadCache("/etc/ld.so.cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := NewNamespace(Config{Cwd: dir, Cache: cache, Interp: "/lib64/ld-linux-x86-64.so.2", Preload: []string{i2, "libnothere.so"}})
+	prog := filepath.Join(dir, "bin", "interpose")
+	if _, err := ns.LoadMain(prog); err != nil {
+		t.Fatal(err)
+	}
+	if len(ns.Preloaded) != 1 || ns.Scope[1] != ns.Preloaded[0] || ns.Preloaded[0].Path != i2 {
+		t.Fatalf("preloaded %v, scope %v", ns.Preloaded, ns.Scope)
+	}
+	if len(ns.PreloadErrors) != 1 || !strings.Contains(ns.PreloadErrors[0].Error(), "libnothere.so") {
+		t.Errorf("preload errors %v", ns.PreloadErrors)
+	}
+	// libi2.so is also a DT_NEEDED entry: same (dev, ino), no second object.
+	if o := objectNamed(ns, "libi2.so"); o != nil {
+		t.Errorf("libi2.so loaded twice: %s", o.Path)
+	}
+	b := bindingOf(t, ns.Bind(), ns.Preloaded[0], "which", 0)
+	if b.Def.Object != ns.Preloaded[0] {
+		t.Errorf("which -> %s, want the preloaded libi2", b.Def.Object.Path)
+	}
+	ns.unique = nil
+	st, _, only := compareWithGlibc(t, []string{prog}, []string{"LD_BIND_NOW=1", "LD_PRELOAD=" + i2 + " libnothere.so"}, ns)
+	if st.glibc != st.both+len(only) {
+		t.Errorf("not every glibc lookup predicted: %+v %q", st, only)
+	}
+}

@@ -30,7 +30,8 @@ func addLinkFlags(fs *flag.FlagSet, withJSON bool) *linkFlags {
 }
 
 // loadNamespace loads file as glibc's ldd would see it: the host file
-// system, /etc/ld.so.cache, the library path, glibc's ld.so preloaded.
+// system, /etc/ld.so.cache, the library path, LD_PRELOAD, glibc's ld.so
+// present from the start.
 func loadNamespace(e *env, lf *linkFlags, file string) (*ldso.Namespace, int) {
 	libPath := *lf.libraryPath
 	set := false
@@ -51,10 +52,17 @@ func loadNamespace(e *env, lf *linkFlags, file string) (*ldso.Namespace, int) {
 	if _, err := os.Stat(interp); err != nil {
 		interp = ""
 	}
-	ns := ldso.NewNamespace(ldso.Config{Cwd: cwd, LibraryPath: libPath, Cache: cache, Interp: interp})
+	var preload []string
+	for _, p := range strings.FieldsFunc(os.Getenv("LD_PRELOAD"), func(r rune) bool { return r == ' ' || r == ':' }) {
+		preload = append(preload, p)
+	}
+	ns := ldso.NewNamespace(ldso.Config{Cwd: cwd, LibraryPath: libPath, Cache: cache, Interp: interp, Preload: preload})
 	if _, err := ns.LoadMain(file); err != nil {
 		e.errorf("%v", err)
 		return nil, exitFailure
+	}
+	for _, err := range ns.PreloadErrors {
+		e.errorf("warning: %v", err)
 	}
 	return ns, exitOK
 }
