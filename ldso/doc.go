@@ -9,8 +9,8 @@
 // resolved DT_NEEDED edges). A Namespace holds the objects of one program
 // and its global scope. The phases are functions you can list:
 //
-//   - Namespace.LoadMain: map the main program, then its dependencies
-//     breadth first (search, dedup by name, soname and (dev, ino)); the
+//   - Namespace.LoadMain: map the main program and the preloaded
+//     objects, then their dependencies breadth first (search, dedup by name, soname and (dev, ino)); the
 //     main program and its dependencies in that order are the global scope.
 //   - Namespace.Dlopen: the same for an object opened later
 //     (RTLD_LOCAL): its own local scope, objects shared by name.
@@ -39,8 +39,8 @@
 //
 // Deliberate differences from glibc (each covered by a test or noted
 // here): every relocation is bound, lazily bound PLT entries included
-// (glibc reports those only when called); the vdso, LD_PRELOAD,
-// LD_AUDIT and dlmopen namespaces are not modelled; cache entries with
+// (glibc reports those only when called); the vdso, LD_AUDIT and dlmopen
+// namespaces are not modelled (LD_PRELOAD is: Config.Preload); cache entries with
 // legacy (non glibc-hwcaps) hwcap bits are skipped (ldconfig 2.36 does not
 // write them); $PLATFORM is "x86_64" and $LIB "lib/x86_64-linux-gnu", the
 // values of Debian 12's glibc.
