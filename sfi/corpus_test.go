@@ -93,21 +93,25 @@ func TestCorpus(t *testing.T) {
 			inc := "-I" + filepath.Join("testdata", "corpus")
 			nobj := filepath.Join(dir, "native.o")
 			runCmd(t, "gcc", "-O2", inc, "-fno-pie", "-fno-stack-protector", "-ffreestanding", "-c", p, "-o", nobj)
-			sobj := filepath.Join(dir, "sfi.o")
-			ccRun(t, "-O2", inc, "-ffreestanding", "-c", p, "-o", sobj)
 			nexe := filepath.Join(dir, "native")
-			sexe := filepath.Join(dir, "sfi")
 			h.link(t, nobj, h.supportNative, nexe)
-			h.link(t, sobj, h.supportSandbx, sexe)
 			want := runCmd(t, nexe)
-			got := runCmd(t, sexe)
 			if len(want) == 0 {
 				t.Fatalf("native build printed nothing")
 			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("sandboxed output differs\n--- native\n%s--- halite cc\n%s", want, got)
-			}
 			t.Logf("%s", want)
+			// The sandboxed builds at several optimization levels must all
+			// print what the native -O2 build prints.
+			for _, opt := range [][]string{{"-O2"}, {"-O0"}, {"-O3", "-g"}, {"-Os"}} {
+				sobj := filepath.Join(dir, "sfi"+opt[0]+".o")
+				ccRun(t, append(opt, inc, "-ffreestanding", "-c", p, "-o", sobj)...)
+				sexe := filepath.Join(dir, "sfi"+opt[0])
+				h.link(t, sobj, h.supportSandbx, sexe)
+				got := runCmd(t, sexe)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("sandboxed output (%s) differs\n--- native -O2\n%s--- halite cc %s\n%s", opt, want, opt, got)
+				}
+			}
 		})
 	}
 }
