@@ -67,7 +67,8 @@ type Threads struct {
 	byTID   map[int]*Thread
 	byFS    map[uint64]*Thread
 	nextTID int
-	wg      sync.WaitGroup
+	closed  bool
+	wg      sync.WaitGroup // one per started thread until reaped
 }
 
 // Thread is one sandbox thread started through Threads.
@@ -113,6 +114,10 @@ func (ts *Threads) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) 
 		return nil, fmt.Errorf("pthread: tid address %#x is not 4-aligned", tidAddr)
 	}
 	ts.mu.Lock()
+	if ts.closed {
+		ts.mu.Unlock()
+		return nil, fmt.Errorf("pthread: %w: the thread manager is closed", ErrLaunch)
+	}
 	if len(ts.byTID) >= ts.max {
 		ts.mu.Unlock()
 		return nil, fmt.Errorf("pthread: %w: %d threads running", ErrThreadLimit, ts.max)
@@ -120,8 +125,11 @@ func (ts *Threads) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) 
 	tid := ts.allocTID()
 	t := &Thread{ts: ts, tid: tid, ctid: tidAddr, done: make(chan struct{})}
 	ts.byTID[tid] = t // reserve the slot and tid
+	ts.wg.Add(1)      // under mu, so never after Close's Wait began
 	ts.mu.Unlock()
 
+	// fail undoes the reservation; the maps first, so that a thread
+	// reusing the freed TLS area cannot be unregistered by mistake.
 	fail := func(err error) (*Thread, error) {
 		ts.mu.Lock()
 		delete(ts.byTID, tid)
@@ -129,6 +137,10 @@ func (ts *Threads) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) 
 			delete(ts.byFS, t.tls.TP())
 		}
 		ts.mu.Unlock()
+		if t.tls != nil {
+			_ = ts.tls.FreeThread(t.tls)
+		}
+		ts.wg.Done()
 		return nil, err
 	}
 	tl, err := ts.tls.NewThread()
@@ -141,18 +153,14 @@ func (ts *Threads) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) 
 	ts.mu.Unlock()
 	if tidAddr != 0 {
 		if err := ts.mem.StoreUint32(tidAddr, uint32(tid)); err != nil {
-			_ = ts.tls.FreeThread(tl)
 			return fail(fmt.Errorf("pthread: %w: storing tid at %#x: %w", ErrBadAddress, tidAddr, err))
 		}
 	}
-	ts.wg.Add(1)
 	raw, err := ts.launch.Launch(ts.ctx, entry, arg, stackTop, tl.TP())
 	if err != nil {
-		ts.wg.Done()
 		if tidAddr != 0 {
 			_ = ts.mem.StoreUint32(tidAddr, 0)
 		}
-		_ = ts.tls.FreeThread(tl)
 		if !errors.Is(err, ErrThreadLimit) {
 			err = fmt.Errorf("%w: %w", ErrLaunch, err)
 		}
@@ -343,6 +351,9 @@ func (ts *Threads) HostCall(ctx context.Context, self *Thread, nr int, a *[6]uin
 // futex wait with -EINTR; the sandbox stops threads whose context ends) and
 // waits for every started thread to be reaped.
 func (ts *Threads) Close() {
+	ts.mu.Lock()
+	ts.closed = true
+	ts.mu.Unlock()
 	ts.cancel()
 	ts.wg.Wait()
 }

@@ -342,3 +342,30 @@ func TestExitJoinUnderLoad(t *testing.T) {
 		t.Errorf("%d allocations live, want 1", n)
 	}
 }
+
+// TestStartAfterClose: a closed manager refuses new threads, also from a
+// Start racing with Close.
+func TestStartAfterClose(t *testing.T) {
+	e := newThreadEnv(t, 8)
+	e.code(0x20000, func(sys func(int, ...uint64) int64, fs, arg, _ uint64) {})
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 20; j++ {
+				if th, err := e.ts.Start(0x20000, 0, 0x1000, 0); err == nil {
+					_ = th.Join()
+				}
+			}
+		}()
+	}
+	e.ts.Close()
+	wg.Wait()
+	if _, err := e.ts.Start(0x20000, 0, 0x1000, 0); !errors.Is(err, ErrLaunch) {
+		t.Errorf("Start after Close: %v, want ErrLaunch", err)
+	}
+	if e.ts.Live() != 0 {
+		t.Errorf("%d threads live", e.ts.Live())
+	}
+}
