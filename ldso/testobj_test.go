@@ -183,6 +183,17 @@ func TestBindRules(t *testing.T) {
 		if errs := ns.CheckVersions(); len(errs) != 0 {
 			t.Errorf("ver_new: %v", errs)
 		}
+		// The version-name symbols ld writes are SHN_ABS with value 0:
+		// they still match (glibc's check_match exempts SHN_ABS).
+		abs, ok := Lookup([]*Object{lib}, "VER_2", nil, ClassNormal, nil)
+		if !ok || abs.Symbol.Section != elf.SHN_ABS {
+			t.Errorf("VER_2: %+v, %v; want the SHN_ABS symbol", abs, ok)
+		}
+		b := Binding{Def: abs}
+		b.setValue()
+		if !b.Absolute {
+			t.Error("an SHN_ABS definition should be marked absolute (not rebased)")
+		}
 		ns = loadTest(t, "ver_missing", "")
 		errs := ns.CheckVersions()
 		if len(errs) != 1 || errs[0].Version != "VER_3" || errs[0].Object != ns.Main || !strings.Contains(errs[0].Error(), "version `VER_3' not found (required by ") {
