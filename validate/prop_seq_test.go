@@ -1,0 +1,164 @@
+package validate
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/arch/x86/x86asm"
+)
+
+// TestSequenceSweep validates every pair, and many triples, of
+// instructions from a pool of register writes, base restorations, masks,
+// memory accesses, indirect jumps and string instructions (assembled with
+// GNU as), at several positions in a bundle, and checks every accepted
+// chunk with the x86asm oracle. It targets the rules that span several
+// instructions: restricted registers, %rsp/%rbp sandboxing, masked jumps
+// and string sandboxing.
+func TestSequenceSweep(t *testing.T) {
+	if _, err := exec.LookPath("as"); err != nil {
+		t.Fatalf("GNU as is required: %v", err)
+	}
+	regs := []string{"rax", "rcx", "rsp", "rbp", "rsi", "rdi", "r11", "r15"}
+	r32 := map[string]string{"rax": "eax", "rcx": "ecx", "rsp": "esp", "rbp": "ebp", "rsi": "esi", "rdi": "edi", "r11": "r11d", "r15": "r15d"}
+	r16 := map[string]string{"rax": "ax", "rcx": "cx", "rsp": "sp", "rbp": "bp", "rsi": "si", "rdi": "di", "r11": "r11w", "r15": "r15w"}
+	var pool []string
+	for _, r := range regs {
+		e := r32[r]
+		pool = append(pool,
+			fmt.Sprintf("mov %%%s, %%%s", e, e),
+			fmt.Sprintf("mov %%%s, %%%s", r, r),
+			fmt.Sprintf("mov %%%s, %%%s", r16[r], r16[r]),
+			fmt.Sprintf("lea 8(%%rax), %%%s", e),
+			fmt.Sprintf("add $8, %%%s", e),
+			fmt.Sprintf("sub $8, %%%s", r),
+			fmt.Sprintf("and $-32, %%%s", e),
+			fmt.Sprintf("and $-32, %%%s", r),
+			fmt.Sprintf("and $-16, %%%s", e),
+			fmt.Sprintf("add %%r15, %%%s", r),
+			fmt.Sprintf("or %%r15, %%%s", r),
+			fmt.Sprintf("add %%%s, %%r15", r),
+			fmt.Sprintf("lea (%%%s,%%r15,1), %%%s", r, r),
+			fmt.Sprintf("lea (%%r15,%%%s,1), %%%s", r, r),
+			fmt.Sprintf("lea 0(%%%s,%%r15,1), %%%s", r, r),
+			fmt.Sprintf("jmp *%%%s", r),
+			fmt.Sprintf("call *%%%s", r),
+			fmt.Sprintf("mov (%%r15,%%%s,1), %%eax", r),
+			fmt.Sprintf("mov %%eax, (%%r15,%%%s,4)", r),
+			fmt.Sprintf("mov (%%%s), %%eax", r),
+			fmt.Sprintf("mov %%eax, 8(%%%s)", r),
+			fmt.Sprintf("pop %%%s", r),
+			fmt.Sprintf("push %%%s", r),
+			fmt.Sprintf("xchg %%%s, %%%s", e, e),
+			fmt.Sprintf("movzwl %%%s, %%%s", r16[r], e),
+		)
+	}
+	pool = append(pool, "mov %rsp, %rbp", "mov %rbp, %rsp", "and $-16, %rsp", "stos %eax, %es:(%rdi)",
+		"movsb %ds:(%rsi), %es:(%rdi)", "lods %ds:(%rsi), %al", "rep stosq %rax, %es:(%rdi)", "maskmovq %mm1, %mm2",
+		"mov %fs:0x0, %rax", "mov %fs:0x0, %rsp", "nop", "ret", "mov 8(%rsp), %rax", "mov %rax, -8(%rbp)")
+	// %rsp cannot be an index register.
+	kept := pool[:0]
+	for _, l := range pool {
+		if !strings.Contains(l, ",%rsp,") {
+			kept = append(kept, l)
+		}
+	}
+	pool = kept
+	insns := assemblePool(t, pool)
+
+	var chunks, accepted, problems int
+	kinds := map[string]int{}
+	code := make([]byte, 64)
+	vals := []struct {
+		v *Validator
+		p Profile
+	}{{New(refOpts), NaCl}, {New(Options{Profile: Halite, Features: AllFeatures}), Halite}}
+	check := func(starts int, seq ...[]byte) {
+		n := 0
+		for _, s := range seq {
+			n += len(s)
+		}
+		for _, start := range []int{32 - n, 0, 30 - n/2}[:starts] {
+			if start < 0 {
+				continue
+			}
+			for i := range code {
+				code[i] = 0x90
+			}
+			p := start
+			for _, s := range seq {
+				p += copy(code[p:], s)
+			}
+			chunks++
+			for _, pv := range vals {
+				vd := pv.v.Validate(code, refBase)
+				if !vd.Valid() {
+					continue
+				}
+				accepted++
+				for _, pr := range checkAccepted(code, vd, pv.p) {
+					problems++
+					k := pr[strings.Index(pr, ": ")+2:]
+					if kinds[k]++; kinds[k] <= 2 {
+						t.Errorf("%s: ACCEPTED % x: %s", pv.p, code[:start+n], pr)
+					}
+				}
+			}
+		}
+	}
+	for _, a := range insns {
+		for _, b := range insns {
+			check(3, a, b)
+		}
+	}
+	// Triples over a few registers: every write/fix-up/use combination.
+	byReg := map[string][][]byte{}
+	for i, src := range pool {
+		for _, r := range []string{"rax", "rsp", "rbp", "rdi"} {
+			if strings.Contains(src, "%"+r) || strings.Contains(src, "%"+r32[r]) {
+				byReg[r] = append(byReg[r], insns[i])
+			}
+		}
+	}
+	if testing.Short() {
+		byReg = nil
+	}
+	for _, set := range byReg {
+		for _, a := range set {
+			for _, b := range set {
+				for _, c := range set {
+					check(1, a, b, c)
+				}
+			}
+		}
+	}
+	t.Logf("sequence sweep: %d pool instructions, %d chunks, %d accepted (nacl+halite), %d oracle problems", len(insns), chunks, accepted, problems)
+}
+
+// assemblePool assembles each line of src and returns the encodings, in
+// order (split with x86asm, whose lengths for these plain forms are exact).
+func assemblePool(t *testing.T, src []string) [][]byte {
+	t.Helper()
+	dir := t.TempDir()
+	s := filepath.Join(dir, "pool.s")
+	if err := os.WriteFile(s, []byte(".text\n"+strings.Join(src, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := assemble(t, s)
+	var out [][]byte
+	for off := 0; off < len(text); {
+		in, err := x86asm.Decode(text[off:], 64)
+		if err != nil {
+			t.Fatalf("x86asm on pool at %#x: %v", off, err)
+		}
+		out = append(out, text[off:off+in.Len])
+		off += in.Len
+	}
+	if len(out) != len(src) {
+		t.Fatalf("pool: %d lines assembled to %d instructions", len(src), len(out))
+	}
+	return out
+}
