@@ -16,6 +16,7 @@ const (
 	MaxItems         = 256     // exports, ctors, needs... per module
 	MaxOps           = 2000    // per scenario
 	MaxThreads       = 16      // per scenario
+	MaxNames         = 500     // handles, symbols and threads per scenario (the driver holds 512)
 	maxTokenLen      = 256
 	maxTableElements = 64
 )
@@ -954,8 +955,12 @@ func (p *parser) parseOp(kw, rest, thread string) error {
 		if !handleRe.MatchString(name) || len(name) > 32 {
 			return p.errf("name %q: want lower-case letters, digits, '_'", name)
 		}
-		if k, ok := p.names[name]; ok && k != kind {
+		k, ok := p.names[name]
+		if ok && k != kind {
 			return p.errf("%s is a %s, not a %s", name, k, kind)
+		}
+		if !ok && len(p.names) >= MaxNames {
+			return p.errf("more than %d names (handles, symbols, threads)", MaxNames)
 		}
 		p.names[name] = kind
 		return nil
