@@ -132,8 +132,10 @@ func (v Violation) String() string {
 
 // Verdict is the result of validating one chunk.
 type Verdict struct {
-	// Violations lists every violation found (up to Options.MaxErrors),
-	// in order of offset of discovery.
+	// Violations lists every violation found (up to Options.MaxErrors) in
+	// order of discovery: the instruction-level ones by offset, then the
+	// direct-jump ones (RuleBadJumpTarget, RuleJumpOutOfRange) by offset.
+	// With MaxErrors, the list is a prefix of the full one.
 	Violations []Violation
 	// Instructions is the number of instructions decoded.
 	Instructions int
