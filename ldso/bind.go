@@ -53,8 +53,9 @@ type Binding struct {
 	// BoundWeakZero.
 	Value    uint64
 	Absolute bool
-	// Protected is set when a protected definition in the referencing
-	// object overrode the scope's answer (glibc's "protected" binding).
+	// Protected is set when the reference is a protected definition of
+	// the referencing object itself, which binds locally whatever comes
+	// first in the scope (glibc's "protected symbol" binding).
 	Protected bool
 	// Reason explains an Unresolved binding.
 	Reason string
@@ -151,9 +152,13 @@ func (ns *Namespace) bindOne(o *Object, table string, r elfload.Reloc, scope []*
 			unique[ref.Name] = def
 		}
 	}
-	// A protected definition in the referencing object binds locally.
-	if ref.Visibility() == elf.STV_PROTECTED && ref.Section != elf.SHN_UNDEF && (!ok || def.Object != o) {
-		def, ok, b.Protected = self, true, true
+	// A protected definition in the referencing object binds locally
+	// (glibc still looks it up, and reports the binding as "protected").
+	if ref.Visibility() == elf.STV_PROTECTED && ref.Section != elf.SHN_UNDEF {
+		b.Protected = true
+		if !ok || def.Object != o {
+			def, ok = self, true
+		}
 	}
 	switch {
 	case ok:

@@ -42,7 +42,7 @@ func glibcTrace(t *testing.T, argv, env []string) (map[bindKey]string, [][2]stri
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
 		if m := reBinding.FindStringSubmatch(sc.Text()); m != nil {
-			binds[bindKey{m[1], m[4], m[5]}] = m[2]
+			binds[bindKey{m[1], m[4], m[5]}] = m[2] + " (" + m[3] + ")"
 		} else if m := reDlopen.FindStringSubmatch(sc.Text()); m != nil {
 			opens = append(opens, [2]string{m[1], m[2]})
 		}
@@ -72,7 +72,11 @@ func compareWithGlibc(t *testing.T, argv, env []string, ns *Namespace) (st, dl t
 	record := func(bs []Binding) {
 		for _, b := range bs {
 			if b.Kind == BoundLookup {
-				ours[bindKey{b.From.Path, b.Symbol, b.VersionName()}] = b.Def.Object.Path
+				kind := "normal"
+				if b.Protected {
+					kind = "protected"
+				}
+				ours[bindKey{b.From.Path, b.Symbol, b.VersionName()}] = b.Def.Object.Path + " (" + kind + ")"
 			}
 		}
 	}
@@ -117,7 +121,7 @@ func compareWithGlibc(t *testing.T, argv, env []string, ns *Namespace) (st, dl t
 		got, ok := ours[bindKey{from, k.sym, k.ver}]
 		if !ok {
 			switch {
-			case from == to:
+			case from+" (normal)" == to:
 				glibcOnly = append(glibcOnly, fmt.Sprintf("%s: %s [%s] (a dlsym on the handle)", from, k.sym, k.ver))
 			case from == ns.Main.Path && rtldMalloc[k.sym]:
 				glibcOnly = append(glibcOnly, fmt.Sprintf("%s: %s [%s] (ld.so's own look-up of libc's malloc)", from, k.sym, k.ver))

@@ -252,7 +252,7 @@ func TestTestObjectsMatchGlibc(t *testing.T) {
 			}
 		}
 	}
-	for _, prog := range []string{"rpath_inherit", "order_rpath", "soname_reuse", "dedup", "ver_old", "ver_new", "weak", "interpose", "cycle", "uniq"} {
+	for _, prog := range []string{"rpath_inherit", "order_rpath", "soname_reuse", "dedup", "ver_old", "ver_new", "weak", "interpose", "cycle", "uniq", "protected"} {
 		t.Run("bind/"+prog, func(t *testing.T) {
 			ns := loadTest(t, prog, "")
 			st, dl, only := compareWithGlibc(t, []string{filepath.Join(dir, "bin", prog)}, []string{"LD_BIND_NOW=1"}, ns)

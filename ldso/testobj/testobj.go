@@ -30,6 +30,7 @@ var Programs = []string{
 	"cycle",             // libcyca.so and libcycb.so need each other
 	"nodeflib",          // DF_1_NODEFLIB: libc.so.6 not taken from the cache or default dirs
 	"uniq",              // dlopens libuniqx.so and libuniqy.so: one STB_GNU_UNIQUE u for both
+	"protected",         // libprot's protected pdata/pfun bind to itself, not to libinter's
 }
 
 // Build compiles the sources in src (ldso/testdata/src) into out, which
@@ -100,6 +101,10 @@ func Build(src, out string) error {
 		{"gcc", "-shared", "-fPIC", "-o", "lib/libuniqx.so", s("uniq.c")},
 		{"gcc", "-shared", "-fPIC", "-o", "lib/libuniqy.so", s("uniq.c")},
 		{"gcc", "-o", "bin/uniq", s("uniq_main.c"), runpath, libRun},
+		// Protected visibility.
+		{"gcc", "-shared", "-fPIC", "-o", "lib/libprot.so", s("prot.c")},
+		{"gcc", "-shared", "-fPIC", "-o", "lib/libinter.so", s("inter.c")},
+		{"gcc", "-o", "bin/protected", s("prot_main.c"), "-Llib", "-Wl,--no-as-needed", "-linter", "-lprot", runpath, libRun},
 		// Hash table styles.
 		{"gcc", "-shared", "-fPIC", "-Wl,--hash-style=gnu", "-o", "lib/libhash_gnu.so", s("hash.c")},
 		{"gcc", "-shared", "-fPIC", "-Wl,--hash-style=sysv", "-o", "lib/libhash_sysv.so", s("hash.c")},

@@ -1,0 +1,2 @@
+int getp(void);
+int main(void) { return getp() == 6 ? 0 : 1; }
