@@ -31,15 +31,14 @@ type inst struct {
 	p66    bool
 	rep    bool // f2 or f3 present
 	mod    uint8
-	reg    int8 // ModRM.reg with REX.R
-	rm     int8 // ModRM.rm with REX.B (register form)
-	vreg   int8 // VEX.vvvv (GP destination of BMI instructions)
-	base   int8 // memory operand base, regNone if none, regRIP
-	index  int8 // memory operand index, regNone if none
-	mem    bool // has a memory operand
-	fsRead bool // the Halite profile's mov %fs:0x0,%reg64
-	nop    bool // one of NaCl's special nop forms
-	disp   int64
+	reg    int8  // ModRM.reg with REX.R
+	rm     int8  // ModRM.rm with REX.B (register form)
+	vreg   int8  // VEX.vvvv (GP destination of BMI instructions)
+	base   int8  // memory operand base, regNone if none, regRIP
+	index  int8  // memory operand index, regNone if none
+	mem    bool  // has a memory operand
+	fsRead bool  // the Halite profile's mov %fs:0x0,%reg64
+	nop    bool  // one of NaCl's special nop forms
 	rel    int64 // direct jump displacement
 	need   Features
 	msg    string // why it was rejected
@@ -496,9 +495,10 @@ func isFSRead(b []byte) bool {
 	return b[3]&0xc7 == 0x04 && b[4] == 0x25 && b[5] == 0 && b[6] == 0 && b[7] == 0 && b[8] == 0
 }
 
-// memOperand decodes the SIB byte and displacement of a memory operand
-// (ModRM mod != 3) starting at code[p], using in.rex; it fills in.base,
-// in.index and in.disp and returns the position after the displacement.
+// memOperand decodes the SIB byte and skips the displacement of a memory
+// operand (ModRM mod != 3) starting at code[p], using in.rex; it fills
+// in.base and in.index and returns the position after the displacement.
+// (The rules do not need the displacement's value.)
 func memOperand(code []byte, p, end int, modrm byte, in *inst) (int, bool) {
 	mod := modrm >> 6
 	rm := modrm & 7
@@ -532,12 +532,6 @@ func memOperand(code []byte, p, end int, modrm byte, in *inst) (int, bool) {
 	}
 	if p+dispSize > end {
 		return p, false
-	}
-	switch dispSize {
-	case 1:
-		in.disp = int64(int8(code[p]))
-	case 4:
-		in.disp = int64(int32(uint32(code[p]) | uint32(code[p+1])<<8 | uint32(code[p+2])<<16 | uint32(code[p+3])<<24))
 	}
 	return p + dispSize, true
 }
