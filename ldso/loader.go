@@ -78,6 +78,9 @@ type LoadError struct {
 
 func (e *LoadError) Error() string {
 	if e.Requester == "" {
+		if msg := e.Err.Error(); strings.Contains(msg, e.Name) {
+			return msg // already names the file
+		}
 		return fmt.Sprintf("%s: %v", e.Name, e.Err)
 	}
 	return fmt.Sprintf("%s (needed by %s): %v", e.Name, e.Requester, e.Err)
