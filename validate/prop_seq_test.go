@@ -58,7 +58,10 @@ func TestSequenceSweep(t *testing.T) {
 	}
 	pool = append(pool, "mov %rsp, %rbp", "mov %rbp, %rsp", "and $-16, %rsp", "stos %eax, %es:(%rdi)",
 		"movsb %ds:(%rsi), %es:(%rdi)", "lods %ds:(%rsi), %al", "rep stosq %rax, %es:(%rdi)", "maskmovq %mm1, %mm2",
-		"mov %fs:0x0, %rax", "mov %fs:0x0, %rsp", "nop", "ret", "mov 8(%rsp), %rax", "mov %rax, -8(%rbp)")
+		"mov %fs:0x0, %rax", "mov %fs:0x0, %rsp", "nop", "ret", "mov 8(%rsp), %rax", "mov %rax, -8(%rbp)",
+		"bsr %ecx, %eax", "bsf %ecx, %eax", "cmove %ecx, %eax", "cmpxchg %ecx, %eax", "xchg %ecx, %eax", "movd %xmm0, %eax",
+		"popcnt %ecx, %eax", "imul %ecx, %eax", "shl $3, %eax", "movsbl %cl, %eax", "mov %ax, %ax", "mov %al, %al", "cltq", "cwtl",
+		"xadd %ecx, %eax", "bswap %eax", "not %eax", "neg %eax", "bsr %esp, %esp", "cmove %ecx, %esp", "bswap %esp")
 	// %rsp cannot be an index register.
 	kept := pool[:0]
 	for _, l := range pool {

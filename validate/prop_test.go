@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -129,9 +130,7 @@ func checkAccepted(code []byte, vd *Verdict, profile Profile) []string {
 		if len(prev) == 0 {
 			return false
 		}
-		p := prev[len(prev)-1].in
-		d, ok := p.Args[0].(x86asm.Reg)
-		return ok && d == reg32(r) && writesFirst(p)
+		return writes32(prev[len(prev)-1].in, reg32(r))
 	}
 	undecoded := 0
 	for off := 0; off < n; {
@@ -205,6 +204,9 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 			if d == x86asm.EBP {
 				full = x86asm.RBP
 			}
+			if vd.IsTarget(off) {
+				bad(off, "%v restoring %v is a jump target", in, full)
+			}
 			if !isBaseRestore(in, full) {
 				bad(off, "%v after %v does not restore %v", in, p, full)
 			}
@@ -230,6 +232,9 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 				continue // no memory access (prefetches never fault)
 			}
 			if stringOps[in.Op] {
+				if vd.IsTarget(off) || (len(prev) > 0 && vd.IsTarget(prev[len(prev)-1].off)) {
+					bad(off, "string instruction %v or its lea is a jump target", in)
+				}
 				if !stringSandboxed(in, prev) {
 					bad(off, "string instruction %v without `mov %%e?i,%%e?i; lea (%%r15,%%r?i,1),%%r?i` right before", in)
 				}
@@ -246,6 +251,9 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 			if a.Index != 0 {
 				if a.Index == x86asm.R15 || a.Index == x86asm.RSP || a.Index == x86asm.RBP || !restricted(a.Index) {
 					bad(off, "index %v not restricted by the previous instruction in %v", a.Index, in)
+				}
+				if vd.IsTarget(off) {
+					bad(off, "%v uses a restricted index but is a jump target", in)
 				}
 			}
 			if (in.Op == x86asm.JMP || in.Op == x86asm.CALL) && i == 0 {
@@ -278,6 +286,8 @@ func checkInst(code []byte, vd *Verdict, profile Profile, off int, in x86asm.Ins
 			}
 			if len(prev) < 2 || !isMaskAnd(prev[len(prev)-2].in, reg32(r)) || !isBaseRestore(prev[len(prev)-1].in, r) || r == x86asm.R15 {
 				bad(off, "indirect %v not preceded by and $-32 / add %%r15", in)
+			} else if vd.IsTarget(prev[len(prev)-1].off) {
+				bad(off, "the add %%r15 of a masked jump is a jump target")
 			}
 		}
 	}
@@ -356,6 +366,41 @@ func decodeOracle(b []byte) (x86asm.Inst, error) {
 		}
 	}
 	return in, err
+}
+
+// writes32 reports whether in writes the 32-bit register r (and so
+// clears the upper half of its 64-bit register), explicitly or implicitly.
+func writes32(in x86asm.Inst, r x86asm.Reg) bool {
+	if d, ok := in.Args[0].(x86asm.Reg); ok && d == r && zeroExtends(in) {
+		return true
+	}
+	if d, ok := in.Args[1].(x86asm.Reg); ok && d == r && (in.Op == x86asm.XCHG || in.Op == x86asm.XADD) {
+		return true
+	}
+	switch in.Op {
+	case x86asm.CWDE:
+		return r == x86asm.EAX
+	case x86asm.CDQ:
+		return r == x86asm.EDX
+	case x86asm.RDTSC:
+		return r == x86asm.EAX || r == x86asm.EDX
+	case x86asm.CPUID:
+		return r == x86asm.EAX || r == x86asm.EBX || r == x86asm.ECX || r == x86asm.EDX
+	case x86asm.MUL, x86asm.DIV, x86asm.IDIV, x86asm.IMUL:
+		return in.DataSize == 32 && in.Args[1] == nil && (r == x86asm.EAX || r == x86asm.EDX)
+	}
+	return false
+}
+
+// zeroExtends reports whether in, writing a 32-bit register as its first
+// operand, always clears the upper half: bsf/bsr may leave the destination
+// unchanged (source zero), cmpxchg may not write it.
+func zeroExtends(in x86asm.Inst) bool {
+	switch in.Op {
+	case x86asm.BSF, x86asm.BSR, x86asm.CMPXCHG:
+		return false
+	}
+	return writesFirst(in)
 }
 
 // writesFirst reports whether in writes its first operand.
@@ -716,51 +761,59 @@ func TestProperties(t *testing.T) {
 // (faked here) accepts it, so the property tests can fail.
 func TestOracle(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		hex  string
-		prof Profile
-		bad  bool
+		name   string
+		hex    string
+		prof   Profile
+		bad    bool
+		inside []int // instruction starts that are not targets (inside superinstructions)
 	}{
-		{"nops", "90", NaCl, false},
-		{"masked jump", "83e0e0 4c01f8 ffe0", NaCl, false},
-		{"fs tp halite", "64488b042500000000", Halite, false},
-		{"fs tp nacl", "64488b042500000000", NaCl, true},
-		{"fs off 8", "64488b042508000000", Halite, true},
-		{"syscall", "0f05", NaCl, true},
-		{"int3", "cc", NaCl, true},
-		{"ret", "c3", NaCl, true},
-		{"bare jmp reg", "ffe0", NaCl, true},
-		{"jmp mem", "41ff27", NaCl, true},
-		{"mov to r15", "4989c7", NaCl, true},
-		{"mov to rsp", "4889c4", NaCl, true},
-		{"add to rsp", "4883c408", NaCl, true},
-		{"write spl", "4088c4", NaCl, true},
-		{"load via rax", "8b00", NaCl, true},
-		{"unrestricted index", "418b0407", NaCl, true},
-		{"restricted index", "89c0 418b0407", NaCl, false},
-		{"esp not restored", "83ec08 90", NaCl, true},
-		{"esp restored", "83ec08 4c01fc", NaCl, false},
-		{"bare stos", "ab", NaCl, true},
-		{"sandboxed stos", "89ff 498d3c3f ab", NaCl, false},
-		{"bare maskmovq", "0ff7d1", NaCl, true},
-		{"stos lea scale 2", "89ff 498d3c7f ab", NaCl, true},
-		{"stos lea disp", "89ff 498d7c3f08 ab", NaCl, true},
-		{"stos lea no mov", "498d3c3f ab", NaCl, true},
-		{"stos lea then nop", "89ff 498d3c3f 90 ab", NaCl, true},
-		{"movs both", "89f6 498d3437 89ff 498d3c3f a4", NaCl, false},
-		{"movs only rdi", "89ff 498d3c3f a4", NaCl, true},
-		{"stos addr32", "89ff 498d3c3f 67ab", NaCl, true},
-		{"sandboxed maskmovq", "89ff 498d3c3f 0ff7d1", NaCl, false},
-		{"vex rip load", "c5f8100500000000", NaCl, false},
-		{"vex rax load", "c5f81000", NaCl, true},
-		{"xbegin out", "c7f8 01010000", NaCl, true},
-		{"mov to ds", "8ed8", NaCl, true},
-		{"push fs", "0fa0", NaCl, true},
-		{"gs prefix", "65418b07", NaCl, true},
-		{"bt reg mem", "410fa307", NaCl, true},
-		{"jump into insn", "eb01 b801000000", NaCl, true},
-		{"jump out unaligned", "e901010000", NaCl, true},
-		{"jump out aligned", "e91b010000", NaCl, false},
+		{"nops", "90", NaCl, false, nil},
+		{"masked jump", "83e0e0 4c01f8 ffe0", NaCl, false, []int{3, 6}},
+		{"fs tp halite", "64488b042500000000", Halite, false, nil},
+		{"fs tp nacl", "64488b042500000000", NaCl, true, nil},
+		{"fs off 8", "64488b042508000000", Halite, true, nil},
+		{"syscall", "0f05", NaCl, true, nil},
+		{"int3", "cc", NaCl, true, nil},
+		{"ret", "c3", NaCl, true, nil},
+		{"bare jmp reg", "ffe0", NaCl, true, nil},
+		{"jmp mem", "41ff27", NaCl, true, nil},
+		{"mov to r15", "4989c7", NaCl, true, nil},
+		{"mov to rsp", "4889c4", NaCl, true, nil},
+		{"add to rsp", "4883c408", NaCl, true, nil},
+		{"write spl", "4088c4", NaCl, true, nil},
+		{"load via rax", "8b00", NaCl, true, nil},
+		{"unrestricted index", "418b0407", NaCl, true, nil},
+		{"restricted index", "89c0 418b0407", NaCl, false, []int{2}},
+		{"esp not restored", "83ec08 90", NaCl, true, nil},
+		{"esp restored", "83ec08 4c01fc", NaCl, false, []int{3}},
+		{"bare stos", "ab", NaCl, true, nil},
+		{"sandboxed stos", "89ff 498d3c3f ab", NaCl, false, []int{2, 6}},
+		{"bare maskmovq", "0ff7d1", NaCl, true, nil},
+		{"bsr restrict", "0fbdc1 418b0407", NaCl, true, []int{3}},
+		{"cwde restrict", "98 418b0407", NaCl, false, []int{1}},
+		{"cltq restrict", "4898 418b0407", NaCl, true, []int{2}},
+		{"restricted index target", "89c0 418b0407", NaCl, true, nil},
+		{"esp fix-up target", "83ec08 4c01fc", NaCl, true, nil},
+		{"masked add target", "83e0e0 4c01f8 ffe0", NaCl, true, []int{6}},
+		{"stos lea target", "89ff 498d3c3f ab", NaCl, true, []int{6}},
+		{"stos lea scale 2", "89ff 498d3c7f ab", NaCl, true, nil},
+		{"stos lea disp", "89ff 498d7c3f08 ab", NaCl, true, nil},
+		{"stos lea no mov", "498d3c3f ab", NaCl, true, nil},
+		{"stos lea then nop", "89ff 498d3c3f 90 ab", NaCl, true, nil},
+		{"movs both", "89f6 498d3437 89ff 498d3c3f a4", NaCl, false, []int{2, 6, 8, 12}},
+		{"movs only rdi", "89ff 498d3c3f a4", NaCl, true, nil},
+		{"stos addr32", "89ff 498d3c3f 67ab", NaCl, true, nil},
+		{"sandboxed maskmovq", "89ff 498d3c3f 0ff7d1", NaCl, false, []int{2, 6}},
+		{"vex rip load", "c5f8100500000000", NaCl, false, nil},
+		{"vex rax load", "c5f81000", NaCl, true, nil},
+		{"xbegin out", "c7f8 01010000", NaCl, true, nil},
+		{"mov to ds", "8ed8", NaCl, true, nil},
+		{"push fs", "0fa0", NaCl, true, nil},
+		{"gs prefix", "65418b07", NaCl, true, nil},
+		{"bt reg mem", "410fa307", NaCl, true, nil},
+		{"jump into insn", "eb01 b801000000", NaCl, true, nil},
+		{"jump out unaligned", "e901010000", NaCl, true, nil},
+		{"jump out aligned", "e91b010000", NaCl, false, nil},
 	} {
 		code, err := hex.DecodeString(strings.ReplaceAll(tc.hex, " ", ""))
 		if err != nil {
@@ -768,15 +821,14 @@ func TestOracle(t *testing.T) {
 		}
 		code = chunkFrom(code)
 		// A verdict that accepts the chunk, with x86asm's boundaries as
-		// targets (instructions after and/add of a masked jump excluded).
+		// targets except the given superinstruction interiors.
 		vd := &Verdict{Size: len(code), Bundles: len(code) / 32, targets: make([]uint64, (len(code)+63)/64)}
 		for off := 0; off < len(code); {
 			in, err := x86asm.Decode(code[off:], 64)
 			if err != nil {
 				t.Fatalf("%s: x86asm: %v", tc.name, err)
 			}
-			masked := in.Op == x86asm.JMP && in.Args[0] == x86asm.RAX || in.Op == x86asm.ADD && in.Args[1] == x86asm.R15 && in.Args[0] == x86asm.RAX
-			if !masked {
+			if !slices.Contains(tc.inside, off) {
 				vd.targets[off/64] |= 1 << (off % 64)
 			}
 			off += in.Len
