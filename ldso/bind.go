@@ -202,8 +202,14 @@ func (e *VersionError) Error() string {
 // _dl_check_map_versions). A needed object that was not found, or that has
 // no version definitions at all, is not an error (as in glibc).
 func (ns *Namespace) CheckVersions() []*VersionError {
+	return ns.CheckVersionsOf(ns.Scope)
+}
+
+// CheckVersionsOf checks the VERNEED entries of objs (for objects loaded
+// by Dlopen).
+func (ns *Namespace) CheckVersionsOf(objs []*Object) []*VersionError {
 	var errs []*VersionError
-	for _, o := range ns.Scope {
+	for _, o := range objs {
 		d := o.Dynamic()
 		if d == nil {
 			continue

@@ -8,16 +8,25 @@ import (
 	"halite/ldso"
 )
 
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return fmt.Sprint(*l) }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
 func init() {
 	var lf *linkFlags
 	var unresolved *bool
+	var dlopens listFlag
 	register(&command{
 		name:    "bind",
 		summary: "list the symbol binding of every relocation of every object the file loads (like LD_DEBUG=bindings, without running it)",
-		usage:   "[--json] [--unresolved] [--library-path P] FILE",
+		usage:   "[--json] [--unresolved] [--library-path P] [--dlopen OBJECT]... FILE",
 		setup: func(fs *flag.FlagSet) {
 			lf = addLinkFlags(fs, true)
 			unresolved = fs.Bool("unresolved", false, "list only what the loader would fail on: undefined symbols, missing versions, missing objects")
+			dlopens = nil
+			fs.Var(&dlopens, "dlopen", "after start-up, `OBJECT` is dlopened (RTLD_LOCAL) by the main program and bound too; repeatable, in order")
 		},
 		run: func(e *env, args []string) int {
 			if len(args) != 1 {
@@ -29,6 +38,16 @@ func init() {
 			}
 			binds := ns.Bind()
 			verrs := ns.CheckVersions()
+			for _, name := range dlopens {
+				_, local, loaded, err := ns.Dlopen(name, ns.Main)
+				if err != nil {
+					e.errorf("dlopen %s: %v", name, err)
+					return exitFailure
+				}
+				scope := append(append([]*ldso.Object{}, ns.Scope...), local...)
+				binds = append(binds, ns.BindObjects(loaded, scope)...)
+				verrs = append(verrs, ns.CheckVersionsOf(loaded)...)
+			}
 			var missing []*ldso.Object
 			for _, o := range ns.Objects {
 				if o.Missing {

@@ -69,6 +69,7 @@ func TestLinkageGolden(t *testing.T) {
 		tc{"bind-ver_missing-unresolved", []string{"bind", "--unresolved", bin("ver_missing")}, false, ""},
 		tc{"bind-weak", []string{"bind", bin("weak")}, true, ""},
 		tc{"bind-interpose", []string{"bind", bin("interpose")}, true, ""},
+		tc{"bind-dlopen-uniq", []string{"bind", "--dlopen", "libuniqx.so", "--dlopen", "libuniqy.so", bin("uniq")}, true, ""},
 		tc{"bind-protected", []string{"bind", bin("protected")}, true, ""},
 		tc{"bind-missing-unresolved", []string{"bind", "--unresolved", bin("missing")}, false, ""},
 		tc{"syms-libver", []string{"syms", lib("libver.so")}, false, ""},
