@@ -41,7 +41,7 @@ type inst struct {
 	nop    bool  // one of NaCl's special nop forms
 	rel    int64 // direct jump displacement
 	need   Features
-	msg    string // why it was rejected
+	msg    msgID // why it was rejected
 }
 
 // byteKind classifies a byte at the start of an instruction.
@@ -153,54 +153,54 @@ func decode(code []byte, p int, in *inst, halite bool) int {
 		switch b {
 		case 0x66:
 			if in.p66 {
-				in.msg = "duplicate 0x66 prefix"
+				in.msg = mDuplicate0x66Prefix
 				return stUnrecognized
 			}
 			in.p66 = true
 		case 0xf0:
 			if lock {
-				in.msg = "duplicate lock prefix"
+				in.msg = mDuplicateLockPrefix
 				return stUnrecognized
 			}
 			lock = true
 		case 0xf2:
 			if f2 || f3 {
-				in.msg = "more than one rep/repne prefix"
+				in.msg = mMoreThanOneRepRepnePrefix
 				return stUnrecognized
 			}
 			f2 = true
 		case 0xf3:
 			if f2 || f3 {
-				in.msg = "more than one rep/repne prefix"
+				in.msg = mMoreThanOneRepRepnePrefix
 				return stUnrecognized
 			}
 			f3 = true
 		case 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65:
 			if seg != 0 {
-				in.msg = "more than one segment prefix"
+				in.msg = mMoreThanOneSegmentPrefix
 				return stSegment
 			}
 			seg = b
 		case 0x67:
-			in.msg = "address-size prefix (0x67) is not allowed"
+			in.msg = mAddressSizePrefix0x67IsNotAllowed
 			return stUnrecognized
 		default:
 			goto rex
 		}
 		p++
 	}
-	in.msg = "truncated instruction"
+	in.msg = mTruncatedInstruction
 	return stUnrecognized
 rex:
 	if code[p]&0xf0 == 0x40 {
 		in.rex = code[p]
 		p++
 		if p >= end {
-			in.msg = "truncated instruction"
+			in.msg = mTruncatedInstruction
 			return stUnrecognized
 		}
 		if byteKind[code[p]] != bkOpcode {
-			in.msg = "REX prefix must immediately precede the opcode"
+			in.msg = mREXPrefixMustImmediatelyPrecedeTheOpcode
 			return stUnrecognized
 		}
 	}
@@ -214,7 +214,7 @@ opcode:
 	switch opc {
 	case 0x0f:
 		if p >= end {
-			in.msg = "truncated instruction"
+			in.msg = mTruncatedInstruction
 			return stUnrecognized
 		}
 		opc = code[p]
@@ -227,7 +227,7 @@ opcode:
 				mapID = map0F3A
 			}
 			if p >= end {
-				in.msg = "truncated instruction"
+				in.msg = mTruncatedInstruction
 				return stUnrecognized
 			}
 			opc = code[p]
@@ -261,11 +261,11 @@ opcode:
 		}
 	case 0xc4, 0xc5:
 		if in.rex != 0 || in.p66 || f2 || f3 || lock {
-			in.msg = "prefix before VEX"
+			in.msg = mPrefixBeforeVEX
 			return stUnrecognized
 		}
 		if seg != 0 {
-			in.msg = "segment prefix"
+			in.msg = mSegmentPrefix
 			return stSegment
 		}
 		return decodeVEX(code, start, p-1, end, in)
@@ -280,13 +280,13 @@ opcode:
 	}
 	in.opc = opc
 	if o.flags&fValid == 0 && o.kind == kNormal && o.group == 0 {
-		in.msg = "undefined or not allowed opcode"
+		in.msg = mUndefinedOrNotAllowedOpcode
 		return stUnrecognized
 	}
 	// ModRM and group
 	if o.flags&fModRM != 0 {
 		if p >= end {
-			in.msg = "truncated instruction"
+			in.msg = mTruncatedInstruction
 			return stUnrecognized
 		}
 		modrm := code[p]
@@ -300,7 +300,7 @@ opcode:
 			in.mem = true
 			q, ok := memOperand(code, p, end, modrm, in)
 			if !ok {
-				in.msg = "truncated instruction"
+				in.msg = mTruncatedInstruction
 				return stUnrecognized
 			}
 			p = q
@@ -313,17 +313,17 @@ opcode:
 			}
 			sub := g[i]
 			if sub.flags&fValid == 0 && sub.kind == kNormal {
-				in.msg = "undefined or not allowed opcode extension"
+				in.msg = mUndefinedOrNotAllowedOpcodeExtension
 				return stUnrecognized
 			}
 			if mapID == map0F && opc == 0xae && in.mod == 3 && code[p-1]&7 != 0 {
-				in.msg = "fence with a non-canonical ModRM"
+				in.msg = mFenceWithANonCanonicalModRM
 				return stUnrecognized
 			}
 			if mapID == map1 && opc >= 0xd8 && opc <= 0xdf && in.mod == 3 {
 				ok, f := x87Reg(opc, code[p-1])
 				if !ok {
-					in.msg = "undefined x87 instruction"
+					in.msg = mUndefinedX87Instruction
 					return stUnrecognized
 				}
 				sub.feat = 0
@@ -336,17 +336,17 @@ opcode:
 			o = op{flags: o.flags | sub.flags, imm: sub.imm, size: sub.size, feat: feat, kind: sub.kind}
 		}
 		if o.flags&fMemOnly != 0 && in.mod == 3 {
-			in.msg = "register operand where memory is required"
+			in.msg = mRegisterOperandWhereMemoryIsRequired
 			return stUnrecognized
 		}
 		if o.flags&fRegOnly != 0 && in.mod != 3 {
-			in.msg = "memory operand where a register is required"
+			in.msg = mMemoryOperandWhereARegisterIsRequired
 			return stUnrecognized
 		}
 	}
 	in.o = o
 	if o.kind == kForbidden {
-		in.msg = "forbidden instruction"
+		in.msg = mForbiddenInstruction
 		return stForbidden
 	}
 	// immediates and relative displacements
@@ -376,7 +376,7 @@ opcode:
 		isz = 4
 	}
 	if p+isz > end {
-		in.msg = "truncated instruction"
+		in.msg = mTruncatedInstruction
 		return stUnrecognized
 	}
 	switch o.kind {
@@ -389,7 +389,7 @@ opcode:
 			o.feat = f
 			in.o.feat = f
 		} else {
-			in.msg = "undefined 3DNow! instruction"
+			in.msg = mUndefined3DNowInstruction
 			return stUnrecognized
 		}
 	}
@@ -410,15 +410,15 @@ opcode:
 			}
 			if seg != 0 {
 				if !in.mem {
-					in.msg = "segment prefix on an instruction without a memory operand"
+					in.msg = mSegmentPrefixOnAnInstructionWithoutAMemo
 					return stUnrecognized
 				}
-				in.msg = "segment prefix"
+				in.msg = mSegmentPrefix
 				return stSegment
 			}
 		}
 		if lock && (o.flags&fLock == 0 || !in.mem) {
-			in.msg = "lock prefix on an instruction that does not allow it"
+			in.msg = mLockPrefixOnAnInstructionThatDoesNotAllo
 			return stUnrecognized
 		}
 		if in.rep {
@@ -427,30 +427,30 @@ opcode:
 			case o.kind == kString && o.flags&fRep != 0 && f3:
 			case opc == 0x90 && mapID == map1 && f3 && !in.p66 && in.rex == 0:
 			default:
-				in.msg = "rep/repne prefix not allowed here"
+				in.msg = mRepRepnePrefixNotAllowedHere
 				return stUnrecognized
 			}
 			if in.p66 {
-				in.msg = "0x66 prefix together with rep"
+				in.msg = m0x66PrefixTogetherWithRep
 				return stUnrecognized
 			}
 		}
 		if in.p66 && o.flags&fOpsize == 0 {
-			in.msg = "operand-size prefix not allowed here"
+			in.msg = mOperandSizePrefixNotAllowedHere
 			return stUnrecognized
 		}
 		if in.p66 && rexW && o.flags&fNo66W != 0 {
-			in.msg = "0x66 prefix together with REX.W"
+			in.msg = m0x66PrefixTogetherWithREXW
 			return stUnrecognized
 		}
 	}
 	if o.flags&(fNoRexW|fRexWOnly) != 0 {
 		if rexW && o.flags&fNoRexW != 0 {
-			in.msg = "REX.W not allowed here"
+			in.msg = mREXWNotAllowedHere
 			return stUnrecognized
 		}
 		if !rexW && o.flags&fRexWOnly != 0 {
-			in.msg = "instruction form needs REX.W"
+			in.msg = mInstructionFormNeedsREXW
 			return stUnrecognized
 		}
 	}
@@ -463,12 +463,12 @@ opcode:
 	switch o.kind {
 	case kJcc8, kJcc32, kJmp8, kJmp32, kCall32, kLoop8:
 		if in.rex != 0 || in.p66 || in.rep || lock {
-			in.msg = "prefix on a direct jump"
+			in.msg = mPrefixOnADirectJump
 			return stUnrecognized
 		}
 	case kIndirect:
 		if in.p66 || in.rep || lock || (in.rex != 0 && in.rex != 0x41) {
-			in.msg = "prefix on an indirect jump"
+			in.msg = mPrefixOnAnIndirectJump
 			return stUnrecognized
 		}
 		return stIndirect
@@ -476,7 +476,7 @@ opcode:
 		// 0f 1f /0 in a form that is not one of NaCl's nops: an ordinary
 		// instruction whose memory operand is checked like any other.
 		if (in.reg & 7) != 0 {
-			in.msg = "reserved hint nop"
+			in.msg = mReservedHintNop
 			return stUnrecognized
 		}
 	}
@@ -484,6 +484,87 @@ opcode:
 		in.need |= 1 << (o.feat - 1)
 	}
 	return stOK
+}
+
+// msgID names the reason the decoder rejected an instruction (an index
+// into msgText; kept out of inst as a string so that decoding writes no
+// pointers).
+type msgID uint8
+
+const (
+	mNone msgID = iota
+	mDuplicate0x66Prefix
+	mDuplicateLockPrefix
+	mMoreThanOneRepRepnePrefix
+	mMoreThanOneSegmentPrefix
+	mAddressSizePrefix0x67IsNotAllowed
+	mTruncatedInstruction
+	mREXPrefixMustImmediatelyPrecedeTheOpcode
+	mPrefixBeforeVEX
+	mSegmentPrefix
+	mUndefinedOrNotAllowedOpcode
+	mUndefinedOrNotAllowedOpcodeExtension
+	mFenceWithANonCanonicalModRM
+	mUndefinedX87Instruction
+	mRegisterOperandWhereMemoryIsRequired
+	mMemoryOperandWhereARegisterIsRequired
+	mForbiddenInstruction
+	mUndefined3DNowInstruction
+	mSegmentPrefixOnAnInstructionWithoutAMemo
+	mLockPrefixOnAnInstructionThatDoesNotAllo
+	mRepRepnePrefixNotAllowedHere
+	m0x66PrefixTogetherWithRep
+	mOperandSizePrefixNotAllowedHere
+	m0x66PrefixTogetherWithREXW
+	mREXWNotAllowedHere
+	mInstructionFormNeedsREXW
+	mPrefixOnADirectJump
+	mPrefixOnAnIndirectJump
+	mReservedHintNop
+	mUndefinedVEXOpcodeMap
+	mVEXInstructionNotAllowed
+	mVEXVvvvMustBe1111
+	mUndefinedVEXOpcodeExtension
+	mInvalidOperandForm
+	mVEXLNotAllowedForThisInstruction
+)
+
+var msgText = [...]string{
+	mNone:                                     "",
+	mDuplicate0x66Prefix:                      "duplicate 0x66 prefix",
+	mDuplicateLockPrefix:                      "duplicate lock prefix",
+	mMoreThanOneRepRepnePrefix:                "more than one rep/repne prefix",
+	mMoreThanOneSegmentPrefix:                 "more than one segment prefix",
+	mAddressSizePrefix0x67IsNotAllowed:        "address-size prefix (0x67) is not allowed",
+	mTruncatedInstruction:                     "truncated instruction",
+	mREXPrefixMustImmediatelyPrecedeTheOpcode: "REX prefix must immediately precede the opcode",
+	mPrefixBeforeVEX:                          "prefix before VEX",
+	mSegmentPrefix:                            "segment prefix",
+	mUndefinedOrNotAllowedOpcode:              "undefined or not allowed opcode",
+	mUndefinedOrNotAllowedOpcodeExtension:     "undefined or not allowed opcode extension",
+	mFenceWithANonCanonicalModRM:              "fence with a non-canonical ModRM",
+	mUndefinedX87Instruction:                  "undefined x87 instruction",
+	mRegisterOperandWhereMemoryIsRequired:     "register operand where memory is required",
+	mMemoryOperandWhereARegisterIsRequired:    "memory operand where a register is required",
+	mForbiddenInstruction:                     "forbidden instruction",
+	mUndefined3DNowInstruction:                "undefined 3DNow! instruction",
+	mSegmentPrefixOnAnInstructionWithoutAMemo: "segment prefix on an instruction without a memory operand",
+	mLockPrefixOnAnInstructionThatDoesNotAllo: "lock prefix on an instruction that does not allow it",
+	mRepRepnePrefixNotAllowedHere:             "rep/repne prefix not allowed here",
+	m0x66PrefixTogetherWithRep:                "0x66 prefix together with rep",
+	mOperandSizePrefixNotAllowedHere:          "operand-size prefix not allowed here",
+	m0x66PrefixTogetherWithREXW:               "0x66 prefix together with REX.W",
+	mREXWNotAllowedHere:                       "REX.W not allowed here",
+	mInstructionFormNeedsREXW:                 "instruction form needs REX.W",
+	mPrefixOnADirectJump:                      "prefix on a direct jump",
+	mPrefixOnAnIndirectJump:                   "prefix on an indirect jump",
+	mReservedHintNop:                          "reserved hint nop",
+	mUndefinedVEXOpcodeMap:                    "undefined VEX opcode map",
+	mVEXInstructionNotAllowed:                 "VEX instruction not allowed",
+	mVEXVvvvMustBe1111:                        "VEX.vvvv must be 1111",
+	mUndefinedVEXOpcodeExtension:              "undefined VEX opcode extension",
+	mInvalidOperandForm:                       "invalid operand form",
+	mVEXLNotAllowedForThisInstruction:         "VEX.L not allowed for this instruction",
 }
 
 // isFSRead reports whether b is `mov %fs:0x0,%reg64`:

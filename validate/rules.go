@@ -105,11 +105,11 @@ func (v *Validator) clearTarget(p int) {
 func (v *Validator) reject(code []byte, p int, st int, in *inst) {
 	switch st {
 	case stForbidden:
-		v.report(code, p, RuleForbidden, in.msg)
+		v.report(code, p, RuleForbidden, msgText[in.msg])
 	case stSegment:
 		v.report(code, p, RuleSegmentPrefix, "segment prefixes are not allowed")
 	default:
-		v.report(code, p, RuleUnrecognized, in.msg)
+		v.report(code, p, RuleUnrecognized, msgText[in.msg])
 	}
 }
 

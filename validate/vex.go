@@ -170,7 +170,7 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 	var mm, pp, vvvv byte
 	if code[v] == 0xc5 {
 		if p >= end {
-			in.msg = "truncated instruction"
+			in.msg = mTruncatedInstruction
 			return stUnrecognized
 		}
 		b1 := code[p]
@@ -182,7 +182,7 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 		mm = 1
 	} else {
 		if p+1 >= end {
-			in.msg = "truncated instruction"
+			in.msg = mTruncatedInstruction
 			return stUnrecognized
 		}
 		b1, b2 := code[p], code[p+1]
@@ -205,18 +205,18 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 	case 3:
 		m = map0F3A
 	default:
-		in.msg = "undefined VEX opcode map"
+		in.msg = mUndefinedVEXOpcodeMap
 		return stUnrecognized
 	}
 	if p >= end {
-		in.msg = "truncated instruction"
+		in.msg = mTruncatedInstruction
 		return stUnrecognized
 	}
 	opc := code[p]
 	p++
 	e := vexTab[m][pp][opc]
 	if e.flags&fValid == 0 {
-		in.msg = "VEX instruction not allowed"
+		in.msg = mVEXInstructionNotAllowed
 		return stUnrecognized
 	}
 	in.opc = opc
@@ -237,12 +237,12 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 	}
 	o := op{flags: e.flags &^ (vWV | vLIG | vNoMd), imm: e.imm, size: szY, kind: e.kind}
 	if e.flags&vNoMd != 0 && vvvv != 0 {
-		in.msg = "VEX.vvvv must be 1111"
+		in.msg = mVEXVvvvMustBe1111
 		return stUnrecognized
 	}
 	if e.flags&vNoMd == 0 {
 		if p >= end {
-			in.msg = "truncated instruction"
+			in.msg = mTruncatedInstruction
 			return stUnrecognized
 		}
 		modrm := code[p]
@@ -256,7 +256,7 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 			in.mem = true
 			q, ok := memOperand(code, p, end, modrm, in)
 			if !ok {
-				in.msg = "truncated instruction"
+				in.msg = mTruncatedInstruction
 				return stUnrecognized
 			}
 			p = q
@@ -264,14 +264,14 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 		if e.group != 0 {
 			g := vexGroup17[r3]
 			if g.flags&fValid == 0 {
-				in.msg = "undefined VEX opcode extension"
+				in.msg = mUndefinedVEXOpcodeExtension
 				return stUnrecognized
 			}
 			e.flags |= g.flags
 			o.flags |= g.flags &^ (vWV | vLIG | vNoMd)
 		}
 		if o.flags&fMemOnly != 0 && in.mod == 3 || o.flags&fRegOnly != 0 && in.mod != 3 {
-			in.msg = "invalid operand form"
+			in.msg = mInvalidOperandForm
 			return stUnrecognized
 		}
 	}
@@ -280,7 +280,7 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 		f = e.feat1
 	}
 	if f == 0 {
-		in.msg = "VEX.L not allowed for this instruction"
+		in.msg = mVEXLNotAllowedForThisInstruction
 		return stUnrecognized
 	}
 	switch e.imm {
@@ -288,7 +288,7 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 		p++
 	}
 	if p > end {
-		in.msg = "truncated instruction"
+		in.msg = mTruncatedInstruction
 		return stUnrecognized
 	}
 	in.length = p - start
