@@ -285,26 +285,12 @@ opcode:
 	}
 	// ModRM and group
 	if o.flags&fModRM != 0 {
-		if p >= end {
+		q, r3, ok := modRM(code, p, end, in)
+		if !ok {
 			in.msg = mTruncatedInstruction
 			return stUnrecognized
 		}
-		modrm := code[p]
-		p++
-		in.mod = modrm >> 6
-		r3 := (modrm >> 3) & 7
-		in.reg = int8(r3) | int8(in.rex&4)<<1
-		if in.mod == 3 {
-			in.rm = int8(modrm&7) | int8(in.rex&1)<<3
-		} else {
-			in.mem = true
-			q, ok := memOperand(code, p, end, modrm, in)
-			if !ok {
-				in.msg = mTruncatedInstruction
-				return stUnrecognized
-			}
-			p = q
-		}
+		p = q
 		if o.group != 0 {
 			g := &groups[o.group-1]
 			i := r3
@@ -574,6 +560,28 @@ func isFSRead(b []byte) bool {
 		return false
 	}
 	return b[3]&0xc7 == 0x04 && b[4] == 0x25 && b[5] == 0 && b[6] == 0 && b[7] == 0 && b[8] == 0
+}
+
+// modRM decodes the ModRM byte at code[p] and, for a memory operand, its
+// SIB byte and displacement (see memOperand), filling in.mod, in.reg,
+// in.rm or in.base/in.index. It returns the position after them and
+// ModRM.reg without REX.R; ok is false if the bytes run out before end.
+func modRM(code []byte, p, end int, in *inst) (next int, r3 byte, ok bool) {
+	if p >= end {
+		return p, 0, false
+	}
+	modrm := code[p]
+	p++
+	in.mod = modrm >> 6
+	r3 = (modrm >> 3) & 7
+	in.reg = int8(r3) | int8(in.rex&4)<<1
+	if in.mod == 3 {
+		in.rm = int8(modrm&7) | int8(in.rex&1)<<3
+		return p, r3, true
+	}
+	in.mem = true
+	p, ok = memOperand(code, p, end, modrm, in)
+	return p, r3, ok
 }
 
 // memOperand decodes the SIB byte and skips the displacement of a memory

@@ -241,26 +241,12 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 		return stUnrecognized
 	}
 	if e.flags&vNoMd == 0 {
-		if p >= end {
+		q, r3, ok := modRM(code, p, end, in)
+		if !ok {
 			in.msg = mTruncatedInstruction
 			return stUnrecognized
 		}
-		modrm := code[p]
-		p++
-		in.mod = modrm >> 6
-		r3 := (modrm >> 3) & 7
-		in.reg = int8(r3) | int8(in.rex&4)<<1
-		if in.mod == 3 {
-			in.rm = int8(modrm&7) | int8(in.rex&1)<<3
-		} else {
-			in.mem = true
-			q, ok := memOperand(code, p, end, modrm, in)
-			if !ok {
-				in.msg = mTruncatedInstruction
-				return stUnrecognized
-			}
-			p = q
-		}
+		p = q
 		if e.group != 0 {
 			g := vexGroup17[r3]
 			if g.flags&fValid == 0 {
