@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"halite/ldso"
 )
@@ -82,11 +81,17 @@ func edgeHow(from *ldso.Object, ed ldso.Edge) string {
 // object's own dependencies are listed only where it first appears.
 func writeTree(w io.Writer, ns *ldso.Namespace) {
 	fmt.Fprintln(w, ns.Main.Path)
+	for _, o := range ns.Preloaded {
+		fmt.Fprintf(w, "(preloaded) %s\n", o.Path)
+	}
 	shown := map[*ldso.Object]bool{ns.Main: true}
-	var walk func(o *ldso.Object, depth int)
-	walk = func(o *ldso.Object, depth int) {
-		for _, ed := range o.Needed {
-			ind := strings.Repeat("    ", depth)
+	var walk func(o *ldso.Object, prefix string)
+	walk = func(o *ldso.Object, prefix string) {
+		for i, ed := range o.Needed {
+			branch, next := "├─ ", "│  "
+			if i == len(o.Needed)-1 {
+				branch, next = "└─ ", "   "
+			}
 			target := ed.To.Path
 			if ed.To.Missing {
 				target = "not found"
@@ -95,14 +100,14 @@ func writeTree(w io.Writer, ns *ldso.Namespace) {
 			if shown[ed.To] && len(ed.To.Needed) > 0 {
 				more = " (dependencies above)"
 			}
-			fmt.Fprintf(w, "%s└─ %s => %s [%s]%s\n", ind, ed.Name, target, edgeHow(o, ed), more)
+			fmt.Fprintf(w, "%s%s%s => %s [%s]%s\n", prefix, branch, ed.Name, target, edgeHow(o, ed), more)
 			if !shown[ed.To] {
 				shown[ed.To] = true
-				walk(ed.To, depth+1)
+				walk(ed.To, prefix+next)
 			}
 		}
 	}
-	walk(ns.Main, 0)
+	walk(ns.Main, "")
 }
 
 func writeDot(w io.Writer, ns *ldso.Namespace) {
