@@ -244,11 +244,11 @@ func TestThreadHostCalls(t *testing.T) {
 			sys(SysThreadCreate, 0x20000, 0, 0x1000, 0x1000), // tid word outside memory
 		}
 	})
+	_ = e.a.StoreUint32(word, 0xffff) // cleared at exit through set_tid_address
 	th, err := e.ts.Start(0x20000, 0, 0x1000, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = e.a.StoreUint32(word, 0xffff)
 	r := <-got
 	if r[0] != int64(th.TID()) || r[1] != r[0] || r[2] != -eINVAL || r[3] != -eNOSYS {
 		t.Errorf("gettid/set_tid_address/unknown: %v (tid %d)", r, th.TID())
