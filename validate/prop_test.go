@@ -109,6 +109,10 @@ type oracleInst struct {
 	in  x86asm.Inst
 }
 
+// oracleSkipped, when set, is told about accepted bytes x86asm cannot
+// decode (the oracle cannot check them).
+var oracleSkipped func(b []byte)
+
 // checkAccepted walks accepted code with x86asm and returns the problems
 // found: instruction lengths that disagree with the validator's targets,
 // and instructions that accepted code must never contain.
@@ -141,6 +145,9 @@ func checkAccepted(code []byte, vd *Verdict, profile Profile) []string {
 		if err != nil {
 			// x86asm cannot decode it: resynchronize at the next target.
 			undecoded++
+			if oracleSkipped != nil {
+				oracleSkipped(code[off:min(off+8, n)])
+			}
 			prev = prev[:0]
 			next := off + 1
 			for next < n && !vd.IsTarget(next) {
