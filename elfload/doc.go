@@ -25,7 +25,10 @@
 //     the PT_TLS image must be where both their address and their offset say.
 //   - The symbol count comes from DT_HASH's nchain, else from DT_GNU_HASH
 //     (the end of the chain of the highest bucket), else it is 0, as for a
-//     loader; a .dynsym tail that no hash table covers is invisible.
+//     loader. A DT_GNU_HASH count is only a floor: undefined symbols that
+//     nothing hashes may follow the hashed ones (ld does this for a module
+//     that exports nothing), so the table is extended to the highest symbol
+//     index a relocation names, if that stays in the table's segment.
 //   - DT_REL, DT_RELSZ, DT_RELENT, DT_RELCOUNT and DT_PLTREL = DT_REL are
 //     rejected: the x86-64 psABI uses RELA only.
 //   - Congruence of p_offset and p_vaddr is checked modulo max(p_align,

@@ -35,6 +35,12 @@ type dynparser struct {
 	tags   map[elf.DynTag]dynval
 	strtab string
 	nsyms  uint64
+	// nsymsFloor says nsyms came from DT_GNU_HASH alone: it counts the
+	// hashed symbols, but unhashed (undefined) symbols may follow them, so
+	// relocations may name higher indices. The table is then sized to
+	// cover those too (see relocs).
+	nsymsFloor bool
+	maxRelSym  uint64 // highest symbol index a relocation names
 }
 
 func (dp *dynparser) get(t elf.DynTag) dynval { return dp.tags[t] }
@@ -112,10 +118,13 @@ func (ps *parser) dynamic(h *phdr) error {
 	if err := dp.symbols(); err != nil {
 		return err
 	}
-	if err := dp.versions(); err != nil {
+	if err := dp.relocs(); err != nil {
 		return err
 	}
-	if err := dp.relocs(); err != nil {
+	if err := dp.symtab(); err != nil {
+		return err
+	}
+	if err := dp.versions(); err != nil {
 		return err
 	}
 	if err := dp.misc(); err != nil {
@@ -302,13 +311,32 @@ func (dp *dynparser) symbols() error {
 		if !haveCount {
 			nsyms = symoff + nchains
 			haveCount = true
+			dp.nsymsFloor = true
 		} else if symoff > nsyms || symoff+nchains > nsyms {
 			return ferr(gv.off, RuleHashIndex, "DT_GNU_HASH covers symbols up to %d, but DT_HASH has %d", symoff+nchains, nsyms)
 		}
 		d.GNUHash = g
 	}
-	if nsyms > 0 && !symtab.set {
+	if (nsyms > 0 || dp.nsymsFloor) && !symtab.set {
 		return ferr(max(dp.get(elf.DT_HASH).off, dp.get(elf.DT_GNU_HASH).off), RuleMissingTag, "hash table without DT_SYMTAB")
+	}
+	dp.nsyms = nsyms
+	return nil
+}
+
+// symtab reads and checks the symbol table once its size is known: the
+// hash tables' count, raised (for a DT_GNU_HASH-only count) to cover the
+// highest symbol index a relocation names, as long as the table stays in
+// the file-backed part of its segment.
+func (dp *dynparser) symtab() error {
+	d := dp.d
+	symtab := dp.get(elf.DT_SYMTAB)
+	nsyms := dp.nsyms
+	if dp.nsymsFloor && dp.maxRelSym >= nsyms {
+		if dp.fileAvail(symtab.val)/symSize <= dp.maxRelSym {
+			return ferr(symtab.off, RuleRelocSymbol, "a relocation names symbol %d, beyond the %d hashed symbols and outside the symbol table's segment", dp.maxRelSym, nsyms)
+		}
+		nsyms = dp.maxRelSym + 1
 	}
 	if symtab.set && nsyms > 0 {
 		if dp.strtab == "" {
@@ -517,7 +545,13 @@ func (dp *dynparser) relocTable(addr, size, ent elf.DynTag) (RelocTable, error) 
 		return RelocTable{}, err
 	}
 	for i := uint64(0); i < s.val/relaSize; i++ {
-		if sym := le.Uint32(b[i*relaSize+12:]); sym != 0 && uint64(sym) >= dp.nsyms {
+		sym := le.Uint32(b[i*relaSize+12:])
+		if sym == 0 {
+			continue
+		}
+		if dp.nsymsFloor {
+			dp.maxRelSym = max(dp.maxRelSym, uint64(sym))
+		} else if uint64(sym) >= dp.nsyms {
 			return RelocTable{}, ferr(off+i*relaSize+8, RuleRelocSymbol, "relocation %d: symbol index %d outside the symbol table (%d symbols)", i, sym, dp.nsyms)
 		}
 	}
