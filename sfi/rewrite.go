@@ -515,10 +515,17 @@ func needsSandbox(o operand) bool {
 // second pads up to 32-n. Both sizes are expressions over the offset from
 // the section's base label, resolved by GNU as during relaxation.
 func (r *rewriter) nopsPad(n int) {
+	r.fitPad(n)
+	r.emit(fmt.Sprintf(".nops %d - ((. - %s) & 31)", 32-n, r.seen[r.cur.key]))
+}
+
+// fitPad moves to the next bundle, with long nops, when a locked group of
+// n bytes would not fit in the rest of this one (the assembler's own
+// bundle padding uses one-byte nops).
+func (r *rewriter) fitPad(n int) {
 	b := r.seen[r.cur.key]
 	off := fmt.Sprintf("((. - %s) & 31)", b)
 	r.emit(fmt.Sprintf(".nops (32 - %s) * ((%s + %d) >> 5)", off, off, n-1))
-	r.emit(fmt.Sprintf(".nops %d - %s", 32-n, off))
 }
 
 func (r *rewriter) lock(lines ...string) {
@@ -533,6 +540,8 @@ func (r *rewriter) lock(lines ...string) {
 func (r *rewriter) maskedBranch(kind string) {
 	if kind == "call" {
 		r.nopsPad(10)
+	} else {
+		r.fitPad(10)
 	}
 	r.lock("andl $-32, %r11d", "addq %r15, %r11", kind+" *%r11")
 }
@@ -572,6 +581,7 @@ func (r *rewriter) ret() {
 	if r.inCFI {
 		r.emit(".cfi_adjust_cfa_offset -8")
 	}
+	r.fitPad(10)
 	r.lock("andl $-32, %r11d", "addq %r15, %r11", "jmp *%r11")
 	if r.inCFI {
 		r.emit(".cfi_adjust_cfa_offset 8")
@@ -654,6 +664,16 @@ func (r *rewriter) instruction(st *stmt) {
 			return
 		}
 		o := st.ops[0]
+		if sym, ok := strings.CutSuffix(o.disp, "@GOTPCREL"); ok && o.star && o.kind == opMem && o.base == "rip" && o.index == "" && r.defined[sym] && isSymbol(sym) {
+			// A function this file defines: call it directly. The link
+			// binds it locally (-Bsymbolic-functions, as gcc's
+			// -fno-semantic-interposition assumes), so no PLT stub.
+			if kind == "call" {
+				r.nopsPad(5)
+			}
+			r.emit(pre + kind + " " + sym)
+			return
+		}
 		if o.star {
 			if r.loadR11(o) {
 				r.maskedBranch(kind)
