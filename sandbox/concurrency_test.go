@@ -3,7 +3,10 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,6 +170,7 @@ func TestNewCloseCycles(t *testing.T) {
 	for i := 0; i < n; i++ {
 		cycle()
 	}
+	big, tramp := sandboxMaps(t)
 	var m2, t2, g2 int
 	for try := 0; try < 100; try++ {
 		m2, t2, g2 = countMaps(t), countTasks(t), runtime.NumGoroutine()
@@ -175,10 +179,14 @@ func TestNewCloseCycles(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	// Go may start an extra OS thread or two for blocking syscalls; raw
-	// threads would grow with n.
-	if m2 > maps || t2 > tasks+2 || g2 > gs {
+	// Go may map a new heap arena or start an extra OS thread or two for
+	// blocking syscalls meanwhile; a leak would grow with n. The sandboxes'
+	// own mappings must be back exactly.
+	if m2 > maps+3 || t2 > tasks+2 || g2 > gs {
 		t.Errorf("after %d cycles: maps %d -> %d, tasks %d -> %d, goroutines %d -> %d", n, maps, m2, tasks, t2, gs, g2)
+	}
+	if b2, tr2 := sandboxMaps(t); b2 != big || tr2 != tramp {
+		t.Errorf("after %d cycles: guard-sized mappings %d -> %d, trampoline mappings %d -> %d", n, big, b2, tramp, tr2)
 	}
 	global.mu.Lock()
 	live := global.live
@@ -186,4 +194,26 @@ func TestNewCloseCycles(t *testing.T) {
 	if live != 0 {
 		t.Errorf("%d thread slots still in use", live)
 	}
+}
+
+// sandboxMaps counts mappings of at least a guard's size and mappings of
+// the trampoline memfd.
+func sandboxMaps(t *testing.T) (big, tramp int) {
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		var lo, hi uint64
+		if _, err := fmt.Sscanf(l, "%x-%x", &lo, &hi); err != nil {
+			continue
+		}
+		if hi-lo >= GuardSize {
+			big++
+		}
+		if strings.Contains(l, "halite-trampolines") {
+			tramp++
+		}
+	}
+	return big, tramp
 }

@@ -240,9 +240,9 @@ func (s *Sandbox) stopRun(err error, except *Thread) {
 }
 
 // wait blocks until the thread posts a request or ends, spinning first.
-func (t *Thread) wait() uint32 {
+func (t *Thread) wait(stopping bool) uint32 {
 	st := t.sl.u32(ctxState)
-	ok := func(v uint32) bool { return v != stateIdle && v != stateReply }
+	ok := func(v uint32) bool { return v != stateIdle && v != stateReply && !(stopping && v == stateReq) }
 	if t.spin.on {
 		deadline := time.Now().Add(spinTime)
 		for i := 1; ; i++ {
@@ -320,11 +320,18 @@ func (t *Thread) serve(stopAfter func() bool) {
 	s := t.s
 	sl := t.sl
 	var err error
+	stopping := false
 loop:
 	for {
-		v := t.wait()
+		v := t.wait(stopping)
 		switch v {
 		case stateReq:
+			if t.stopErr.Load() != nil {
+				// Being stopped: answer no more calls; the stop
+				// signal will end the thread where it waits.
+				stopping = true
+				continue
+			}
 			nr := *sl.u64(ctxNR)
 			var args [6]uint64
 			for i := range args {

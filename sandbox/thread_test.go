@@ -49,16 +49,27 @@ func TestStartSpecErrors(t *testing.T) {
 // by its context; the handler sees Thread.Context end.
 func TestStopDuringHostCall(t *testing.T) {
 	s := newTestSandbox(t, Config{}, "calls")
-	saw := make(chan struct{})
+	entered, saw := make(chan struct{}), make(chan struct{})
+	calls := 0
 	s.Handle(1040, func(th *Thread, a *[6]uint64) int64 {
+		if calls++; calls > 1 {
+			t.Error("host call answered after the thread was stopped")
+			return 0
+		}
+		close(entered)
 		<-th.Context().Done()
 		close(saw)
 		return 0
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	go func() {
+		<-entered
+		time.Sleep(10 * time.Millisecond) // let the thread sleep in the stub
+		cancel()
+	}()
 	_, err := s.Call(ctx, s.sym("hostloop"), 5)
-	if !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v", err)
 	}
 	<-saw
@@ -153,7 +164,12 @@ func TestRawThreadState(t *testing.T) {
 		}
 		return m
 	}
+	// Wait until the thread has finished its set-up.
 	raw := status(th.TID())
+	for i := 0; i < 500 && raw["Seccomp"] != "2"; i++ {
+		time.Sleep(2 * time.Millisecond)
+		raw = status(th.TID())
+	}
 	if raw["Seccomp"] != "2" || raw["NoNewPrivs"] != "1" {
 		t.Errorf("raw thread: Seccomp %s, NoNewPrivs %s", raw["Seccomp"], raw["NoNewPrivs"])
 	}
