@@ -733,10 +733,19 @@ func TestProperties(t *testing.T) {
 	defer stop()
 	failed := map[string]int{}
 	var accepted int
+	var unchecked []uncheckedChunk
+	sawSkip := false
+	oracleSkipped = func([]byte) { sawSkip = true }
+	defer func() { oracleSkipped = nil }()
 	for _, in := range propInputs(t, n) {
 		cur = chunkFrom(in)
-		if Code(cur, refBase, refOpts).Valid() {
+		if vd := Code(cur, refBase, refOpts); vd.Valid() {
 			accepted++
+			sawSkip = false
+			checkAccepted(cur, vd, NaCl)
+			if sawSkip {
+				unchecked = append(unchecked, uncheckedChunk{cur, vd})
+			}
 		}
 		probs := checkChunk(cur)
 		for _, p := range probs {
@@ -758,6 +767,7 @@ func TestProperties(t *testing.T) {
 	if len(kinds) > 0 {
 		t.Errorf("property failures by kind: %s", strings.Join(kinds, "; "))
 	}
+	objdumpCheck(t, unchecked)
 	if knownAlignedTargetBug && alignedTargetBugSeen.Load() == 0 && !testing.Short() {
 		t.Errorf("known bug 7 (aligned jump targets checked) was not seen: if it is fixed, set knownAlignedTargetBug = false")
 	}
