@@ -62,9 +62,9 @@ func TestDedup(t *testing.T) {
 	if err != nil || o == main || len(loaded) != 1 {
 		t.Errorf("Dlopen(liby.so) = %v, %d loaded, %v; want a new object", o, len(loaded), err)
 	}
-	if _, err := New(v).Open("/lib/sub"); err != nil {
+	if f, err := New(v).Open("/lib/sub"); err != nil {
 		t.Errorf("Open(dir): %v", err)
-	} else if f, _ := New(v).Open("/lib/sub"); f != nil {
+	} else {
 		if _, _, err := f.Info(); err == nil {
 			t.Error("Info of a directory succeeded")
 		}
