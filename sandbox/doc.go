@@ -22,7 +22,10 @@
 // address it will run at), makes it read+execute and moves it into place
 // with mremap. MapCode works on whole pages: page bytes outside the code
 // are hlt; existing data in those pages is replaced; overlap with code is
-// refused (ErrCode). Committed memory (every accessible page) is bounded by
+// refused (ErrCode). Code unmapped while threads are alive is retired: no
+// new code goes there until the sandbox has no live thread (ErrRetired),
+// because a thread preempted inside the old code could resume in the
+// middle of a new instruction. Committed memory (every accessible page) is bounded by
 // Config.MaxMemory.
 //
 // Read, Write and ReadString copy between Go and sandbox memory after

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -284,5 +285,42 @@ func TestAtomicWords(t *testing.T) {
 		if err := s.StoreUint32(addr, 1); !errors.Is(err, ErrFault) {
 			t.Errorf("store %#x: %v", addr, err)
 		}
+	}
+}
+
+// TestRetiredCode: code unmapped while a thread is alive cannot be
+// replaced until the thread is gone.
+func TestRetiredCode(t *testing.T) {
+	s := newTestSandbox(t, Config{}, "calls")
+	// A thread that stays alive inside a host call meanwhile.
+	entered := make(chan struct{})
+	s.Handle(1040, func(th *Thread, a *[6]uint64) int64 {
+		close(entered)
+		<-th.Context().Done()
+		return 0
+	})
+	stk, _ := s.Alloc(64<<10, 0, ProtRead|ProtWrite)
+	ctx, cancel := context.WithCancel(context.Background())
+	th, err := s.Start(ctx, ThreadSpec{Entry: s.sym("hostloop"), Arg: 1, StackTop: stk + 64<<10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	code := s.Base() + codeOff
+	if err := s.Unmap(code, 0x1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MapCode(code, []byte{0x90}); !errors.Is(err, ErrRetired) {
+		t.Errorf("new code over retired code with a live thread: %v", err)
+	}
+	if err := s.MapCode(code+0x1000, []byte{0x90}); err != nil {
+		t.Errorf("code elsewhere: %v", err)
+	}
+	cancel()
+	if err := th.Wait(); !errors.Is(err, context.Canceled) {
+		t.Errorf("thread: %v", err)
+	}
+	if err := s.MapCode(code, []byte{0x90}); err != nil {
+		t.Errorf("after the threads are gone: %v", err)
 	}
 }

@@ -88,6 +88,7 @@ var (
 	ErrThreadMax  = errors.New("sandbox thread limit reached")
 	ErrBadSpec    = errors.New("bad thread spec")
 	ErrRunStopped = errors.New("sandbox run stopped")
+	ErrRetired    = errors.New("range held code that running threads may still be in")
 )
 
 // Resolver maps a guest address to a module name and offset, for fault
@@ -137,6 +138,7 @@ type Sandbox struct {
 
 	mu        sync.RWMutex // memory map
 	regions   []region     // sorted, non-overlapping
+	retired   []region     // code unmapped while threads were alive
 	committed uint64
 	closed    bool
 
@@ -420,11 +422,42 @@ func (s *Sandbox) Unmap(addr, size uint64) error {
 	if s.closed {
 		return ErrClosed
 	}
+	// Code unmapped while threads may still be inside it (preempted in
+	// the middle of a bundle) is retired: new code may not be installed
+	// there until no thread of this sandbox is alive, or a resumed thread
+	// could land inside an instruction of the new code.
+	i, j := s.overlapping(lo, hi)
+	for k := i; k < j; k++ {
+		if r := s.regions[k]; r.code {
+			s.retired = append(s.retired, region{start: max(r.start, lo), end: min(r.end, hi)})
+		}
+	}
 	if err := s.mmapFixed(lo, hi, ProtNone); err != nil {
 		return err
 	}
 	s.setRegion(lo, hi, ProtNone, false, true)
 	return nil
+}
+
+// overlapsRetired reports whether [lo, hi) overlaps code unmapped while
+// threads were alive; it forgets retired code once no thread is alive.
+func (s *Sandbox) overlapsRetired(lo, hi uint64) bool {
+	if len(s.retired) == 0 {
+		return false
+	}
+	s.tmu.Lock()
+	idle := len(s.threads) == 0
+	s.tmu.Unlock()
+	if idle {
+		s.retired = nil
+		return false
+	}
+	for _, r := range s.retired {
+		if r.start < hi && lo < r.end {
+			return true
+		}
+	}
+	return false
 }
 
 // Protect changes the protection of a fully mapped, non-code range.
@@ -522,6 +555,9 @@ func (s *Sandbox) MapCode(addr uint64, code []byte) error {
 	}
 	if s.overlapsCode(lo, hi) {
 		return fmt.Errorf("sandbox: map code [%#x, %#x): %w", addr, addr+n, ErrCode)
+	}
+	if s.overlapsRetired(lo, hi) {
+		return fmt.Errorf("sandbox: map code [%#x, %#x): %w (unmapped while threads are alive; reusable once they are gone)", addr, addr+n, ErrRetired)
 	}
 	if s.committed-s.accessible(lo, hi)+(hi-lo) > s.cfg.MaxMemory {
 		return fmt.Errorf("sandbox: map code [%#x, %#x): %w", addr, addr+n, ErrMemLimit)
