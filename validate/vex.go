@@ -18,7 +18,7 @@ type vop struct {
 // vex-specific flags (share the op.flags space above the legacy ones)
 const (
 	vWV   uint32 = 1 << 30 // writes the GP register named by VEX.vvvv
-	vLIG  uint32 = 1 << 29 // VEX.L ignored (scalar)
+	vLIG  uint32 = 1 << 29 // scalar: the CPU ignores VEX.L; only L = 0 is accepted
 	vNoMd uint32 = 1 << 28 // no ModRM (vzeroupper/vzeroall)
 )
 
@@ -116,7 +116,7 @@ func buildVEX() {
 			vexTab[m][p][o] = v
 		}
 	}
-	put(map0F, pNone, ops(0x77), vop{flags: fValid | vNoMd | vLIG, feat: avx}) // vzeroupper/vzeroall
+	put(map0F, pNone, ops(0x77), vop{flags: fValid | vNoMd, feat: avx, feat1: avx}) // vzeroupper/vzeroall
 	put(map0F38, p66, ops(0x0c, 0x0d, 0x0e, 0x0f), vop{flags: x, feat: avx, feat1: avx})
 	put(map0F38, p66, ops(0x18), vop{flags: x, feat: avx, feat1: avx})
 	put(map0F38, p66, ops(0x19, 0x1a), vop{flags: x | fMemOnly, feat1: avx})
@@ -133,7 +133,7 @@ func buildVEX() {
 	put(map0F38, p66, append(append(rng(0x96, 0x9f), rng(0xa6, 0xaf)...), rng(0xb6, 0xbf)...), vop{flags: x, feat: fma, feat1: fma})
 	for _, o := range []int{0x99, 0x9b, 0x9d, 0x9f, 0xa9, 0xab, 0xad, 0xaf, 0xb9, 0xbb, 0xbd, 0xbf} {
 		vexTab[map0F38][p66][o].flags |= vLIG // scalar forms
-		vexTab[map0F38][p66][o].feat1 = fma
+		vexTab[map0F38][p66][o].feat1 = 0
 	}
 	// AVX2
 	put(map0F38, p66, ops(0x16, 0x36), vop{flags: x, feat1: avx2})
@@ -262,7 +262,9 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 		}
 	}
 	f := e.feat
-	if l && e.flags&vLIG == 0 {
+	if l {
+		// Scalar (LIG) forms are accepted with VEX.L = 0 only, the
+		// encoding assemblers emit.
 		f = e.feat1
 	}
 	if f == 0 {
