@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +54,8 @@ func TestManyThreads(t *testing.T) {
 }
 
 func TestConcurrentCalls(t *testing.T) {
-	s := newTestSandbox(t, Config{}, "calls")
+	var out bytes.Buffer // not safe for concurrent use: the runtime serialises writes
+	s := newTestSandbox(t, Config{Stdout: &out}, "calls")
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
@@ -65,10 +67,17 @@ func TestConcurrentCalls(t *testing.T) {
 					t.Errorf("add(%d, %d) = %d, %v", i, i, r, err)
 					return
 				}
+				if r, err := s.Call(context.Background(), s.sym("hello")); err != nil || r != 15 {
+					t.Errorf("hello = %d, %v", r, err)
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	if want := strings.Repeat("hello, sandbox\n", 8*50); out.String() != want {
+		t.Errorf("output: %d bytes, want %d", out.Len(), len(want))
+	}
 }
 
 // TestSideBySideWithGC runs two sandboxes at once, each faulting and

@@ -177,7 +177,9 @@ func builtinWrite(t *Thread, a *[6]uint64) int64 {
 	if w == nil {
 		return int64(n)
 	}
+	t.s.outMu.Lock() // threads write concurrently; writers need not be safe for that
 	m, err := w.Write(buf)
+	t.s.outMu.Unlock()
 	if m == 0 && err != nil {
 		return -int64(unix.EIO)
 	}

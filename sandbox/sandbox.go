@@ -143,6 +143,7 @@ type Sandbox struct {
 	closed    bool
 
 	handlers [NumCalls]atomic.Pointer[HostCallFunc]
+	outMu    sync.Mutex // serialises the built-in write
 
 	tmu     sync.Mutex
 	threads map[*Thread]struct{}
