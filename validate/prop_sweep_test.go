@@ -67,7 +67,7 @@ func TestOpcodeSweep(t *testing.T) {
 			probs := checkAccepted(code, vd, pv.p)
 			if sawSkip && len(unchecked) < 100000 {
 				c := append([]byte(nil), code...)
-				unchecked = append(unchecked, uncheckedChunk{c, Code(c, refBase, Options{Profile: pv.p, Features: AllFeatures})})
+				unchecked = append(unchecked, uncheckedChunk{c, Code(c, refBase, Options{Profile: pv.p, Features: AllFeatures}), pv.p})
 			}
 			for _, p := range probs {
 				problems++
@@ -145,8 +145,9 @@ func TestOpcodeSweep(t *testing.T) {
 // uncheckedChunk is an accepted chunk with instructions x86asm could not
 // decode, and its verdict.
 type uncheckedChunk struct {
-	code []byte
-	vd   *Verdict
+	code    []byte
+	vd      *Verdict
+	profile Profile
 }
 
 // objdumpCheck is the second length oracle, GNU objdump, for accepted
@@ -193,6 +194,9 @@ func objdumpCheck(t *testing.T, unchecked []uncheckedChunk) {
 			if (a-base)/32 != (a-base+in.n-1)/32 {
 				t.Errorf("ACCEPTED % x: objdump's %s at %#x crosses a bundle end", u.code, in.text, a-base)
 			}
+			if why := objdumpForbidden(in.text, u.profile); why != "" {
+				t.Errorf("ACCEPTED % x: objdump's %s at %#x: %s", u.code, in.text, a-base, why)
+			}
 			for o := a + 1; o < a+in.n && o < end; o++ {
 				if u.vd.IsTarget(o - base) {
 					t.Errorf("ACCEPTED % x: objdump decodes %s (%d bytes) at %#x but %#x is a target", u.code, in.text, in.n, a-base, o-base)
@@ -209,6 +213,73 @@ func objdumpCheck(t *testing.T, unchecked []uncheckedChunk) {
 	for _, k := range badKeys {
 		t.Logf("  objdump (bad): %s ...", k)
 	}
+}
+
+// objdumpPrefixWords are the prefix words objdump prints before a
+// mnemonic.
+var objdumpPrefixWords = map[string]bool{"data16": true, "data32": true, "addr32": true, "lock": true, "rep": true,
+	"repz": true, "repnz": true, "repe": true, "repne": true, "notrack": true, "bnd": true, "cs": true, "ds": true,
+	"es": true, "ss": true, "fs": true, "gs": true, "{vex}": true, "{vex3}": true}
+
+// objdumpDenied are mnemonic prefixes that accepted code must never hold
+// (system, I/O, far, returns, and instructions that write memory through
+// an unchecked register or implicit table).
+// A name ending in a space must match the whole mnemonic.
+var objdumpDenied = []string{"syscall", "sysenter", "sysexit", "sysret", "int ", "int1 ", "int3 ", "into ", "iret",
+	"ret ", "retq ", "retw ", "retl ", "lret", "lcall", "ljmp", "in ", "out ", "insb ", "insw ", "insl ", "insd ",
+	"outsb ", "outsw ", "outsl ", "outsd ", "pushf", "popf", "enter", "leave", "xlat", "lgdt", "lidt", "lldt",
+	"ltr ", "sgdt", "sidt", "sldt", "str ", "lmsw", "smsw", "rdmsr", "wrmsr", "cli ", "sti ", "swapgs", "rdfsbase",
+	"rdgsbase", "wrfsbase", "wrgsbase", "invlpg", "clts", "wbinvd", "invd ", "rdpmc", "movdir64b", "movdiri", "enqcmd",
+	"clzero", "monitor", "mwait", "bndstx", "bndldx", "vmrun", "vmload", "vmsave", "vmmcall", "vmcall", "stgi",
+	"clgi", "skinit", "rdpru", "wrpkru", "encl", "pconfig", "ptwrite", "wrss", "rstorssp", "saveprevssp",
+	"setssbsy", "clrssbsy", "tpause", "umwait", "umonitor", "uiret", "clui", "stui", "senduipi", "loadiwkey",
+	"tdcall", "seamcall", "seamret", "seamops", "xbegin", "rsm ", "getsec", "xsaves", "xrstors", "invpcid"}
+
+// objdumpForbidden checks one objdump-disassembled accepted instruction
+// for a denied mnemonic, a segment override, or a memory operand whose
+// base is not %r15/%rsp/%rbp/%rip; it returns why, or "".
+func objdumpForbidden(text string, profile Profile) string {
+	f := strings.Fields(text)
+	for len(f) > 0 && (objdumpPrefixWords[f[0]] || strings.HasPrefix(f[0], "rex")) {
+		f = f[1:]
+	}
+	if len(f) == 0 {
+		return ""
+	}
+	mn := f[0]
+	ops := strings.Join(f[1:], " ")
+	for _, d := range objdumpDenied {
+		if strings.HasPrefix(mn+" ", d) {
+			return "denied instruction " + mn
+		}
+	}
+	if strings.Contains(ops, "%fs:") || strings.Contains(ops, "%gs:") || strings.Contains(ops, "%cs:") ||
+		strings.Contains(ops, "%ds:") || strings.Contains(ops, "%es:") || strings.Contains(ops, "%ss:") {
+		if !(profile == Halite && mn == "mov" && strings.HasPrefix(ops, "%fs:0x0,%r")) && !strings.HasPrefix(mn, "nop") &&
+			!strings.Contains(ops, "%es:(%rdi)") && !strings.Contains(ops, "%ds:(%rsi)") {
+			return "segment override"
+		}
+	}
+	if strings.HasPrefix(mn, "prefetch") || strings.HasPrefix(mn, "nop") || strings.HasPrefix(mn, "lea") {
+		return ""
+	}
+	for rest := ops; ; {
+		i := strings.Index(rest, "(%")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+2:]
+		j := strings.IndexAny(rest, ",)")
+		if j < 0 {
+			break
+		}
+		switch base := rest[:j]; base {
+		case "r15", "rsp", "rbp", "rip", "rdi", "rsi": // %rdi/%rsi: string forms, checked by x86asm where decodable
+		default:
+			return "memory base %" + base
+		}
+	}
+	return ""
 }
 
 type objdumpInsn struct {

@@ -744,7 +744,7 @@ func TestProperties(t *testing.T) {
 			sawSkip = false
 			checkAccepted(cur, vd, NaCl)
 			if sawSkip {
-				unchecked = append(unchecked, uncheckedChunk{cur, vd})
+				unchecked = append(unchecked, uncheckedChunk{cur, vd, NaCl})
 			}
 		}
 		probs := checkChunk(cur)
@@ -768,6 +768,21 @@ func TestProperties(t *testing.T) {
 		t.Errorf("property failures by kind: %s", strings.Join(kinds, "; "))
 	}
 	objdumpCheck(t, unchecked)
+	for _, tc := range []struct {
+		text string
+		bad  bool
+	}{
+		{"prefetch (%rsp)", false}, {"pfadd  %mm0,%mm0", false}, {"movdir64b (%r15),%rax", true}, {"clzero", true},
+		{"vfmaddps %xmm3,%xmm2,%xmm1,%xmm0", false}, {"vfmaddps (%rax),%xmm2,%xmm1,%xmm0", true},
+		{"rex.W vmovups 0x8(%rsp),%xmm0", false}, {"mov    %fs:0x0,%rax", true}, {"lock xadd %eax,(%r15,%rax,1)", false},
+		{"ret", true}, {"retq", true}, {"in     $0x60,%al", true}, {"int3", true}, {"inc    %eax", false},
+		{"insertps $0x1,%xmm0,%xmm1", false}, {"insb   (%dx),%es:(%rdi)", true}, {"int    $0x80", true}, {"outsb  %ds:(%rsi),(%dx)", true},
+		{"clflush (%r15)", false}, {"cli", true}, {"strb", false}, {"str    %eax", true},
+	} {
+		if got := objdumpForbidden(tc.text, NaCl) != ""; got != tc.bad {
+			t.Errorf("objdumpForbidden(%q) = %v, want %v", tc.text, got, tc.bad)
+		}
+	}
 	if knownAlignedTargetBug && alignedTargetBugSeen.Load() == 0 && !testing.Short() {
 		t.Errorf("known bug 7 (aligned jump targets checked) was not seen: if it is fixed, set knownAlignedTargetBug = false")
 	}
