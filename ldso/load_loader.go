@@ -1,0 +1,857 @@
+package ldso
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"halite/elfload"
+	"halite/pthread"
+	"halite/sandbox"
+)
+
+// Flags are dlopen's mode bits (glibc's values).
+type Flags int
+
+// dlopen flags. RTLD_LAZY is accepted and treated as RTLD_NOW: every
+// relocation is bound at open time (a deliberate difference from glibc,
+// as musl does).
+const (
+	RTLD_LAZY     Flags = 0x00001
+	RTLD_NOW      Flags = 0x00002
+	RTLD_NOLOAD   Flags = 0x00004
+	RTLD_DEEPBIND Flags = 0x00008
+	RTLD_GLOBAL   Flags = 0x00100
+	RTLD_LOCAL    Flags = 0
+	RTLD_NODELETE Flags = 0x01000
+)
+
+const knownFlags = RTLD_LAZY | RTLD_NOW | RTLD_NOLOAD | RTLD_DEEPBIND | RTLD_GLOBAL | RTLD_NODELETE
+
+// LoaderConfig configures a Loader.
+type LoaderConfig struct {
+	// FS is the file system modules are found in; nil means HostFS.
+	FS FS
+	// Cwd is the current directory for $ORIGIN of relative paths.
+	Cwd string
+	// LibraryPath is searched for DT_NEEDED names (LD_LIBRARY_PATH).
+	LibraryPath string
+	// DefaultDirs are searched last; nil means none (the host's system
+	// libraries are not sandbox modules).
+	DefaultDirs []string
+	// Trace receives the loader's decisions (files searched and found,
+	// symbol bindings, constructors), like LD_DEBUG=files,bindings.
+	Trace io.Writer
+	// MaxObjects bounds the loaded objects (0: 4096).
+	MaxObjects int
+}
+
+// Loader is halite's dynamic loader bound to one sandbox: it finds
+// modules (with the Namespace's glibc search), maps them (code only
+// through the sandbox's validate-and-map), relocates them, registers
+// their TLS with pthread, runs their constructors and destructors on
+// sandbox threads, and unloads them. Its methods are safe for concurrent
+// use; one mutex serialises opens and closes (constructors run under it).
+type Loader struct {
+	mu    sync.Mutex
+	s     *sandbox.Sandbox
+	sys   *pthread.System
+	cfg   LoaderConfig
+	ns    *Namespace
+	tramp uint64
+
+	mods   map[*Object]*Module
+	order  []*Module // load order
+	global []*Object // RTLD_GLOBAL objects in the order they became global
+	inits  []*Module // the order constructors ran (destructors: reverse)
+	adds   uint64    // dl_iterate_phdr's dlpi_adds
+	subs   uint64
+}
+
+// Module is one object loaded into the sandbox; a *Module is also the
+// handle Open returns.
+type Module struct {
+	// Object is the ldso record (names, path, (dev, ino), plan).
+	Object *Object
+	// Base is the load bias: the guest address of vaddr v is Base+v.
+	Base uint64
+	// Start and End delimit the mapped span (guest addresses).
+	Start, End uint64
+	// TLS is the module's TLS registration (nil without PT_TLS).
+	TLS *pthread.Module
+
+	refs     int       // handles (dlopen count)
+	nodelete bool      // RTLD_NODELETE, DF_1_NODELETE or unique symbols
+	local    []*Object // search list (the module and its dependencies)
+	deps     []*Module // DT_NEEDED and relocation dependencies
+	inited   bool
+	deep     bool
+}
+
+// Path is the path the module was opened by.
+func (m *Module) Path() string { return m.Object.Path }
+
+// NewLoader binds a loader to s, in which pthread must be installed (sys).
+// It maps the loader's call trampoline (validated like any code).
+func NewLoader(s *sandbox.Sandbox, sys *pthread.System, cfg LoaderConfig) (*Loader, error) {
+	if cfg.FS == nil {
+		cfg.FS = HostFS{}
+	}
+	if cfg.DefaultDirs == nil {
+		cfg.DefaultDirs = []string{}
+	}
+	if cfg.MaxObjects <= 0 {
+		cfg.MaxObjects = 4096
+	}
+	ns := NewNamespace(Config{FS: cfg.FS, Cwd: cfg.Cwd, LibraryPath: cfg.LibraryPath,
+		DefaultDirs: cfg.DefaultDirs, Subdirs: []string{""}, MaxObjects: cfg.MaxObjects + 1, KeepOpen: true})
+	// The caller of every Go-side open is a synthetic main program with no
+	// file: it has no RPATH, and its $ORIGIN is the current directory.
+	main := ns.newObject("", "", nil, ViaMain)
+	main.isMain = true
+	main.Origin = cfg.Cwd
+	ns.libraryPath = splitSearchPath(cfg.LibraryPath, ":;", cfg.Cwd, ns.cfg.Lib, ns.cfg.Platform)
+	l := &Loader{s: s, sys: sys, cfg: cfg, ns: ns, mods: map[*Object]*Module{}}
+	if err := l.mapTrampoline(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Sandbox returns the loader's sandbox.
+func (l *Loader) Sandbox() *sandbox.Sandbox { return l.s }
+
+// Error is a loader failure with glibc's dlerror wording.
+type Error struct {
+	Op  string // "dlopen", "dlsym", "dlclose"
+	Msg string
+	Err error // the underlying error, if any
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func (l *Loader) tracef(format string, args ...any) {
+	if l.cfg.Trace != nil {
+		fmt.Fprintf(l.cfg.Trace, "     "+format+"\n", args...)
+	}
+}
+
+// Open loads the object name (a path, or a name searched for as the
+// synthetic main program's DT_NEEDED entry would be) and its
+// dependencies, as dlopen(name, flags) does. On failure nothing it did
+// remains (mappings, TLS module ids, objects, scope). With RTLD_NOLOAD
+// an object that is not loaded gives (nil, nil), as glibc's dlopen
+// returns NULL without an error message.
+func (l *Loader) Open(name string, flags Flags) (*Module, error) {
+	if flags&^knownFlags != 0 {
+		return nil, &Error{Op: "dlopen", Msg: fmt.Sprintf("%s: invalid mode for dlopen(): Invalid argument", name)}
+	}
+	if flags&(RTLD_NOW|RTLD_LAZY) == 0 && flags&RTLD_NOLOAD == 0 {
+		return nil, &Error{Op: "dlopen", Msg: fmt.Sprintf("%s: invalid mode for dlopen(): Invalid argument", name)}
+	}
+	if name == "" {
+		return nil, &Error{Op: "dlopen", Msg: "dlopen(NULL) (the main program) is not supported: there is none"}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if flags&RTLD_NOLOAD != 0 {
+		m := l.findLoaded(name)
+		if m == nil {
+			return nil, nil
+		}
+		l.promote(m, flags)
+		m.refs++
+		return m, nil
+	}
+	m, err := l.open(name, flags)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// findLoaded finds a loaded module by name, alias, soname, or the
+// (dev, ino) of the file name opens.
+func (l *Loader) findLoaded(name string) *Module {
+	for _, m := range l.order {
+		o := m.Object
+		if o.matchesName(name) || (o.Soname != "" && o.Soname == name && !strings.Contains(name, "/")) {
+			return m
+		}
+	}
+	if !strings.Contains(name, "/") {
+		return nil
+	}
+	f, err := l.cfg.FS.Open(name)
+	if err != nil {
+		return nil
+	}
+	id, _, err := f.Info()
+	f.Close()
+	if err != nil {
+		return nil
+	}
+	for _, m := range l.order {
+		if m.Object.ID == id {
+			return m
+		}
+	}
+	return nil
+}
+
+// promote applies RTLD_GLOBAL and RTLD_NODELETE to an already-loaded
+// module (glibc does both on a repeated dlopen).
+func (l *Loader) promote(m *Module, flags Flags) {
+	if flags&RTLD_NODELETE != 0 {
+		m.nodelete = true
+	}
+	if flags&RTLD_GLOBAL != 0 {
+		for _, o := range m.local {
+			if !containsObject(l.global, o) {
+				l.global = append(l.global, o)
+			}
+		}
+	}
+}
+
+// open is Open without NOLOAD, under l.mu.
+func (l *Loader) open(name string, flags Flags) (*Module, error) {
+	ns := l.ns
+	before := len(ns.Objects)
+	fail := func(err error, created []*Module) (*Module, error) {
+		l.rollback(before, created)
+		var le *Error
+		if errors.As(err, &le) {
+			return nil, le
+		}
+		return nil, &Error{Op: "dlopen", Msg: glibcMessage(err), Err: err}
+	}
+	root, local, loaded, err := ns.Dlopen(name, ns.Main)
+	if err != nil {
+		return fail(err, nil)
+	}
+	if m := l.mods[root]; m != nil && len(loaded) == 0 {
+		// Already loaded: a new reference.
+		l.tracef("file=%s [0];  already loaded", root.Path)
+		l.promote(m, flags)
+		m.refs++
+		return m, nil
+	}
+	if len(l.order)+len(loaded) > l.cfg.MaxObjects {
+		return fail(fmt.Errorf("%s: more than %d objects", name, l.cfg.MaxObjects), nil)
+	}
+	// Check every new object before mapping anything.
+	for _, o := range loaded {
+		if err := checkLoadable(o, o == root); err != nil {
+			return fail(err, nil)
+		}
+	}
+	if verrs := ns.CheckVersionsOf(loaded); len(verrs) > 0 {
+		for _, ve := range verrs {
+			if !ve.Weak {
+				return fail(&Error{Op: "dlopen", Msg: ve.Error(), Err: ve}, nil)
+			}
+		}
+	}
+	var created []*Module
+	for _, o := range loaded {
+		l.traceFound(o)
+		m := &Module{Object: o}
+		created = append(created, m)
+		l.mods[o] = m
+		if err := l.mapModule(m); err != nil {
+			return fail(err, created)
+		}
+	}
+	// Search lists and dependencies.
+	for _, m := range created {
+		for _, e := range m.Object.Needed {
+			if d := l.mods[e.To]; d != nil && !containsModule(m.deps, d) {
+				m.deps = append(m.deps, d)
+			}
+		}
+	}
+	rootMod := l.mods[root]
+	if rootMod.local == nil {
+		rootMod.local = local
+	}
+	for _, m := range created {
+		if m.local == nil {
+			m.local = searchList(m.Object)
+		}
+		d := m.Object.Dynamic()
+		if d != nil && d.Flags1&elf.DF_1_NODELETE != 0 {
+			m.nodelete = true
+		}
+	}
+	if flags&RTLD_DEEPBIND != 0 {
+		for _, m := range created {
+			m.deep = true
+		}
+	}
+	if err := l.registerTLS(created); err != nil {
+		return fail(err, created)
+	}
+	scope := l.scopeFor(local, flags&RTLD_DEEPBIND != 0)
+	if err := l.relocate(created, scope); err != nil {
+		return fail(err, created)
+	}
+	for _, m := range created {
+		if err := l.protect(m); err != nil {
+			return fail(err, created)
+		}
+	}
+	for _, m := range created {
+		// Everything needed from the file is in memory now.
+		if f := m.Object.File; f != nil {
+			f.Close()
+			m.Object.File = nil
+		}
+	}
+	l.order = append(l.order, created...)
+	l.adds += uint64(len(created))
+	l.promote(rootMod, flags)
+	rootMod.refs++
+	// Constructors, dependencies first. A failing constructor leaves the
+	// objects loaded (glibc cannot undo a constructor either) and reports
+	// the error; the handle reference is dropped.
+	for _, m := range initOrder(rootMod) {
+		if err := l.runInit(m); err != nil {
+			rootMod.refs--
+			l.collect()
+			return nil, &Error{Op: "dlopen", Msg: err.Error(), Err: err}
+		}
+	}
+	return rootMod, nil
+}
+
+// searchList is o and its dependencies breadth first.
+func searchList(o *Object) []*Object {
+	list := []*Object{o}
+	seen := map[*Object]bool{o: true}
+	for i := 0; i < len(list); i++ {
+		for _, e := range list[i].Needed {
+			if e.To != nil && !e.To.Missing && !seen[e.To] {
+				seen[e.To] = true
+				list = append(list, e.To)
+			}
+		}
+	}
+	return list
+}
+
+func containsModule(list []*Module, m *Module) bool {
+	for _, x := range list {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// scopeFor is the lookup scope of objects loaded by one dlopen: the global
+// scope, then the root's search list (glibc's l_scope), or the other way
+// round with RTLD_DEEPBIND.
+func (l *Loader) scopeFor(local []*Object, deep bool) []*Object {
+	var out []*Object
+	if deep {
+		out = append(out, local...)
+		return append(out, l.global...)
+	}
+	out = append(out, l.global...)
+	return append(out, local...)
+}
+
+func (l *Loader) traceFound(o *Object) {
+	if l.cfg.Trace == nil {
+		return
+	}
+	if o.Loader != nil && !o.Loader.isMain {
+		l.tracef("file=%s [0];  needed by %s [0]", o.Name, o.Loader.Path)
+	}
+	switch o.Found {
+	case ViaPath:
+		l.tracef("file=%s [0];  opened by path", o.Path)
+	default:
+		l.tracef("find library=%s [0]; found in %s (%v): %s", o.Name, o.Dir, o.Found, o.Path)
+	}
+	l.tracef("file=%s [0];  generating link map", o.Path)
+}
+
+// checkLoadable refuses what the sandbox loader does not load.
+func checkLoadable(o *Object, root bool) error {
+	p := o.Plan
+	if p.Type != elf.ET_DYN {
+		return fmt.Errorf("%s: cannot dynamically load executable", o.Path)
+	}
+	d := p.Dynamic
+	if d == nil {
+		return fmt.Errorf("%s: object has no dynamic section", o.Path)
+	}
+	if d.Flags1&elf.DF_1_PIE != 0 {
+		return fmt.Errorf("%s: cannot dynamically load position-independent executable", o.Path)
+	}
+	if root && d.Flags1&elf.DF_1_NOOPEN != 0 {
+		return fmt.Errorf("%s: shared object cannot be dlopen()ed", o.Path)
+	}
+	if d.TextRel {
+		return fmt.Errorf("%s: object has text relocations (DT_TEXTREL), which the sandbox never allows (code is never writable)", o.Path)
+	}
+	if len(p.Segments) == 0 {
+		return fmt.Errorf("%s: object has no loadable segments", o.Path)
+	}
+	return nil
+}
+
+// glibcMessage turns a namespace error into dlerror's wording.
+func glibcMessage(err error) string {
+	var le *LoadError
+	if errors.As(err, &le) {
+		if errors.Is(le.Err, ErrNotFound) {
+			return fmt.Sprintf("%s: %v", le.Name, ErrNotFound)
+		}
+		if errors.Is(le.Err, errNotThere) {
+			return fmt.Sprintf("%s: cannot open shared object file: No such file or directory", le.Name)
+		}
+	}
+	return err.Error()
+}
+
+// rollback undoes a failed open: the modules it created are unmapped and
+// their TLS ids released, and the namespace forgets the objects.
+func (l *Loader) rollback(before int, created []*Module) {
+	for i := len(created) - 1; i >= 0; i-- {
+		l.unmap(created[i])
+	}
+	ns := l.ns
+	gone := map[*Object]bool{}
+	for _, o := range ns.Objects[before:] {
+		gone[o] = true
+		delete(l.mods, o)
+	}
+	ns.Objects = ns.Objects[:before]
+	l.forget(gone)
+}
+
+// forget removes objects from the namespace's tables.
+func (l *Loader) forget(gone map[*Object]bool) {
+	ns := l.ns
+	for k, d := range ns.unique {
+		if gone[d.Object] {
+			delete(ns.unique, k)
+		}
+	}
+	for o := range gone {
+		if o.File != nil {
+			o.File.Close()
+			o.File = nil
+		}
+	}
+	keep := ns.Objects[:0]
+	for _, o := range ns.Objects {
+		if !gone[o] {
+			keep = append(keep, o)
+		}
+	}
+	for i := len(keep); i < len(ns.Objects); i++ {
+		ns.Objects[i] = nil
+	}
+	ns.Objects = keep
+	for i, o := range ns.Objects {
+		o.Index = i
+	}
+	g := l.global[:0]
+	for _, o := range l.global {
+		if !gone[o] {
+			g = append(g, o)
+		}
+	}
+	l.global = g
+}
+
+// unmap releases a module's mapping and TLS id.
+func (l *Loader) unmap(m *Module) {
+	if m.TLS != nil {
+		l.sys.TLS().Unload(m.TLS)
+		m.TLS = nil
+	}
+	if m.End > m.Start {
+		l.s.Unmap(m.Start, m.End-m.Start)
+		m.Start, m.End = 0, 0
+	}
+}
+
+// initOrder is the constructor order for root's not yet initialised
+// objects: dependencies first (a depth-first post-order over DT_NEEDED
+// and relocation dependencies), root last.
+func initOrder(root *Module) []*Module {
+	var out []*Module
+	state := map[*Module]int{}
+	var visit func(m *Module, depth int)
+	visit = func(m *Module, depth int) {
+		if state[m] != 0 || m.inited || depth > 1<<12 {
+			return
+		}
+		state[m] = 1
+		for _, d := range m.deps {
+			visit(d, depth+1)
+		}
+		state[m] = 2
+		out = append(out, m)
+	}
+	visit(root, 0)
+	return out
+}
+
+// runInit runs DT_INIT then the DT_INIT_ARRAY entries of m.
+func (l *Loader) runInit(m *Module) error {
+	m.inited = true
+	l.inits = append(l.inits, m)
+	d := m.Object.Dynamic()
+	if d.Init != 0 {
+		l.tracef("calling init: %s", m.Object.Path)
+		if _, err := l.call("constructor (DT_INIT) of "+m.Object.Path, m.Base+d.Init); err != nil {
+			return err
+		}
+	}
+	fns, err := l.funcArray(m, d.InitArray)
+	if err != nil {
+		return err
+	}
+	if len(fns) > 0 {
+		l.tracef("calling init: %s", m.Object.Path)
+	}
+	for _, f := range fns {
+		if _, err := l.call("constructor (DT_INIT_ARRAY) of "+m.Object.Path, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runFini runs the DT_FINI_ARRAY entries in reverse, then DT_FINI.
+func (l *Loader) runFini(m *Module) error {
+	d := m.Object.Dynamic()
+	fns, err := l.funcArray(m, d.FiniArray)
+	if err != nil {
+		return err
+	}
+	if len(fns) > 0 || d.Fini != 0 {
+		l.tracef("calling fini: %s [0]", m.Object.Path)
+	}
+	for i := len(fns) - 1; i >= 0; i-- {
+		if _, err := l.call("destructor (DT_FINI_ARRAY) of "+m.Object.Path, fns[i]); err != nil {
+			return err
+		}
+	}
+	if d.Fini != 0 {
+		if _, err := l.call("destructor (DT_FINI) of "+m.Object.Path, m.Base+d.Fini); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// funcArray reads a relocated function-pointer array; 0 and -1 entries
+// are skipped as glibc's crt code does.
+func (l *Loader) funcArray(m *Module, r elfload.Range) ([]uint64, error) {
+	if r.End <= r.Start {
+		return nil, nil
+	}
+	n := (r.End - r.Start) / 8
+	if n > 1<<16 {
+		return nil, fmt.Errorf("%s: function array of %d entries", m.Object.Path, n)
+	}
+	buf := make([]byte, 8*n)
+	if err := l.s.Read(m.Base+r.Start, buf); err != nil {
+		return nil, fmt.Errorf("%s: reading function array at %#x: %w", m.Object.Path, r.Start, err)
+	}
+	var out []uint64
+	for i := uint64(0); i < n; i++ {
+		v := le64(buf[8*i:])
+		if v != 0 && v != ^uint64(0) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func le64(b []byte) uint64 {
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// Close drops one reference to h, as dlclose does. When no handle and no
+// loaded dependent needs an object any more (and it is not NODELETE), its
+// destructors run (reverse constructor order) and it is unmapped.
+func (l *Loader) Close(h *Module) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h == nil || l.mods[h.Object] != h || h.refs <= 0 {
+		return &Error{Op: "dlclose", Msg: "shared object not open"}
+	}
+	h.refs--
+	return l.collect()
+}
+
+// collect unloads every module no longer reachable from a handle or a
+// NODELETE module.
+func (l *Loader) collect() error {
+	live := map[*Module]bool{}
+	var mark func(m *Module, depth int)
+	mark = func(m *Module, depth int) {
+		if live[m] || depth > 1<<12 {
+			return
+		}
+		live[m] = true
+		for _, d := range m.deps {
+			mark(d, depth+1)
+		}
+	}
+	for _, m := range l.order {
+		if m.refs > 0 || m.nodelete {
+			mark(m, 0)
+		}
+	}
+	var dead []*Module
+	for _, m := range l.order {
+		if !live[m] {
+			dead = append(dead, m)
+		}
+	}
+	if len(dead) == 0 {
+		return nil
+	}
+	isDead := map[*Module]bool{}
+	for _, m := range dead {
+		isDead[m] = true
+	}
+	var first error
+	for i := len(l.inits) - 1; i >= 0; i-- {
+		if m := l.inits[i]; isDead[m] {
+			if err := l.runFini(m); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	gone := map[*Object]bool{}
+	for _, m := range dead {
+		l.tracef("file=%s [0];  destroying link map", m.Object.Path)
+		l.unmap(m)
+		gone[m.Object] = true
+		delete(l.mods, m.Object)
+	}
+	keep := l.order[:0]
+	for _, m := range l.order {
+		if !isDead[m] {
+			keep = append(keep, m)
+		}
+	}
+	l.order = keep
+	ki := l.inits[:0]
+	for _, m := range l.inits {
+		if !isDead[m] {
+			ki = append(ki, m)
+		}
+	}
+	l.inits = ki
+	l.subs += uint64(len(dead))
+	l.forget(gone)
+	if first != nil {
+		return &Error{Op: "dlclose", Msg: first.Error(), Err: first}
+	}
+	return nil
+}
+
+// Sym returns the address of name in h's search list (h then its
+// dependencies breadth first), as dlsym(handle, name). A TLS symbol is
+// refused (its address depends on the calling thread; see SymTLS).
+func (l *Loader) Sym(h *Module, name string) (uint64, error) {
+	return l.SymVersion(h, name, "")
+}
+
+// SymVersion is dlvsym: the definition of name with version version
+// ("" for dlsym's default-version lookup).
+func (l *Loader) SymVersion(h *Module, name, version string) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h == nil || l.mods[h.Object] != h {
+		return 0, &Error{Op: "dlsym", Msg: "dlsym: invalid handle"}
+	}
+	return l.lookupAddr(h.local, h.Object.Path, name, version)
+}
+
+// SymDefault is dlsym(RTLD_DEFAULT, name): the global scope (objects
+// opened RTLD_GLOBAL, in order), then the runtime object.
+func (l *Loader) SymDefault(name, version string) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lookupAddr(l.global, "RTLD_DEFAULT", name, version)
+}
+
+// SymNext is dlsym(RTLD_NEXT, name) called from code at caller: the
+// global scope after the caller's object.
+func (l *Loader) SymNext(caller uint64, name string) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := l.moduleAt(caller)
+	if m == nil {
+		return 0, &Error{Op: "dlsym", Msg: "RTLD_NEXT used in code not dynamically loaded"}
+	}
+	scope := l.global
+	for i, o := range scope {
+		if o == m.Object {
+			scope = scope[i+1:]
+			break
+		}
+	}
+	return l.lookupAddr(scope, m.Object.Path, name, "")
+}
+
+func (l *Loader) lookupAddr(scope []*Object, what, name, version string) (uint64, error) {
+	var ver *Version
+	if version != "" {
+		ver = &Version{Name: version, Hash: SysVHash(version)}
+	}
+	def, ok := Lookup(scope, name, ver, ClassNormal, nil)
+	if !ok {
+		if a, ok := l.sys.Symbol(name); ok {
+			return a, nil
+		}
+		msg := fmt.Sprintf("%s: undefined symbol: %s", what, name)
+		if version != "" {
+			msg += ", version " + version
+		}
+		return 0, &Error{Op: "dlsym", Msg: msg}
+	}
+	if def.Symbol.Type() == elf.STT_TLS {
+		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: %s is a thread-local symbol: its address depends on the thread (use SymTLS)", what, name)}
+	}
+	m := l.mods[def.Object]
+	addr := def.Symbol.Value
+	if def.Symbol.Section != elf.SHN_ABS {
+		addr += m.Base
+	}
+	if def.Symbol.Type() == elf.STT_GNU_IFUNC {
+		l.mu.Unlock()
+		v, err := l.call("IFUNC resolver of "+name, addr)
+		l.mu.Lock()
+		if err != nil {
+			return 0, &Error{Op: "dlsym", Msg: err.Error(), Err: err}
+		}
+		addr = v
+	}
+	return addr, nil
+}
+
+// SymTLS returns the address of the TLS symbol name (in h's search list)
+// in the thread t: what dlsym returns when t calls it.
+func (l *Loader) SymTLS(h *Module, name string, t *pthread.Thread) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h == nil || l.mods[h.Object] != h {
+		return 0, &Error{Op: "dlsym", Msg: "dlsym: invalid handle"}
+	}
+	def, ok := Lookup(h.local, name, nil, ClassNormal, nil)
+	if !ok || def.Symbol.Type() != elf.STT_TLS {
+		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: undefined TLS symbol: %s", h.Object.Path, name)}
+	}
+	m := l.mods[def.Object]
+	if m.TLS == nil {
+		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: %s: object has no TLS segment", m.Object.Path, name)}
+	}
+	block := l.sys.TLS().Block(t.TLSThread(), m.TLS)
+	if block == 0 {
+		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: no TLS block in thread %d", name, t.TID())}
+	}
+	return block + def.Symbol.Value, nil
+}
+
+// moduleAt is the module whose span holds addr.
+func (l *Loader) moduleAt(addr uint64) *Module {
+	for _, m := range l.order {
+		if addr >= m.Start && addr < m.End {
+			return m
+		}
+	}
+	return nil
+}
+
+// AddrInfo is what dladdr reports.
+type AddrInfo struct {
+	Fname string // the object's path
+	Fbase uint64 // its load bias
+	Sname string // the nearest symbol at or below the address ("" if none)
+	Saddr uint64
+}
+
+// Addr is dladdr: the object containing addr and the nearest dynamic
+// symbol defined at or below it in that object.
+func (l *Loader) Addr(addr uint64) (AddrInfo, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := l.moduleAt(addr)
+	if m == nil {
+		return AddrInfo{}, false
+	}
+	info := AddrInfo{Fname: m.Object.Path, Fbase: m.Base}
+	d := m.Object.Dynamic()
+	best := uint64(0)
+	for i := 1; i < d.Symbols.Len(); i++ {
+		s := d.Symbols.At(i)
+		if s.Section == elf.SHN_UNDEF || s.Section == elf.SHN_ABS || s.Type() == elf.STT_TLS || s.Bind() == elf.STB_LOCAL {
+			continue
+		}
+		a := m.Base + s.Value
+		if a > addr || a < best {
+			continue
+		}
+		if s.Size != 0 && addr >= a+s.Size && a != addr {
+			// glibc takes a sized symbol only if addr is inside it.
+			continue
+		}
+		best, info.Sname, info.Saddr = a, s.Name, a
+	}
+	return info, true
+}
+
+// Resolve names the module and offset of a guest address (for
+// sandbox.Config.Resolve in fault reports).
+func (l *Loader) Resolve(addr uint64) (string, uint64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := l.moduleAt(addr)
+	if m == nil {
+		return "", 0, false
+	}
+	return m.Object.Path, addr - m.Base, true
+}
+
+// PhdrInfo is one loaded object as dl_iterate_phdr reports it.
+type PhdrInfo struct {
+	Name     string // dlpi_name
+	Addr     uint64 // dlpi_addr (the load bias)
+	Segments []elfload.Segment
+	TLSModID int // dlpi_tls_modid (0 without TLS)
+	Refs     int // handles open on it
+}
+
+// Objects lists the loaded objects in load order (dl_iterate_phdr), and
+// the adds/subs counters it reports.
+func (l *Loader) Objects() (objs []PhdrInfo, adds, subs uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.order {
+		p := PhdrInfo{Name: m.Object.Path, Addr: m.Base, Segments: m.Object.Plan.Segments, Refs: m.refs}
+		if m.TLS != nil {
+			p.TLSModID = m.TLS.ID()
+		}
+		objs = append(objs, p)
+	}
+	return objs, l.adds, l.subs
+}

@@ -1,0 +1,202 @@
+package ldso
+
+import (
+	"debug/elf"
+	"fmt"
+
+	"halite/elfload"
+	"halite/pthread"
+	"halite/sandbox"
+)
+
+const pageSize = 4096
+
+// maxSpan bounds the address span of one object (the sandbox has 4 GiB).
+const maxSpan = 1 << 31
+
+// pageProt is the final protection of one page of an object's span.
+type pageProt struct {
+	prot  sandbox.Prot
+	code  bool
+	used  bool
+	relro bool
+}
+
+// pageTable computes the protection of every page of o's span: the union
+// of the segments that cover it. A page shared by an executable segment
+// and any other segment is refused (code pages come only from MapCode and
+// never hold data).
+func pageTable(o *Object) ([]pageProt, error) {
+	p := o.Plan
+	span := p.Span
+	if span.End <= span.Start || span.End-span.Start > maxSpan {
+		return nil, fmt.Errorf("%s: load span [%#x, %#x) is empty or larger than %d bytes", o.Path, span.Start, span.End, maxSpan)
+	}
+	pages := make([]pageProt, (span.End-span.Start)/pageSize)
+	for i, seg := range p.Segments {
+		if seg.Memsz == 0 {
+			continue
+		}
+		lo := (seg.Vaddr &^ (pageSize - 1) - span.Start) / pageSize
+		hi := ((seg.Vaddr+seg.Memsz+pageSize-1)&^(pageSize-1) - span.Start) / pageSize
+		exec := seg.Prot&elfload.ProtExec != 0
+		var prot sandbox.Prot
+		if seg.Prot&elfload.ProtRead != 0 {
+			prot |= sandbox.ProtRead
+		}
+		if seg.Prot&elfload.ProtWrite != 0 {
+			prot |= sandbox.ProtWrite
+		}
+		if exec && prot&sandbox.ProtWrite != 0 {
+			return nil, fmt.Errorf("%s: segment %d (vaddr %#x) is writable and executable, which the sandbox never allows", o.Path, i, seg.Vaddr)
+		}
+		for pg := lo; pg < hi && pg < uint64(len(pages)); pg++ {
+			pp := &pages[pg]
+			if pp.used && pp.code != exec {
+				return nil, fmt.Errorf("%s: segment %d (vaddr %#x, %v) shares page %#x with a segment of other protections; code and data must not share a page in the sandbox (link with -z separate-code)",
+					o.Path, i, seg.Vaddr, seg.Prot, span.Start+pg*pageSize)
+			}
+			pp.used, pp.code = true, exec
+			pp.prot |= prot
+		}
+	}
+	if r := p.RELRO; r != nil && r.End > r.Start {
+		// glibc's _dl_protect_relro: whole pages from the page of the
+		// start to the page below the end.
+		lo := r.Start &^ (pageSize - 1)
+		hi := r.End &^ (pageSize - 1)
+		for a := lo; a < hi; a += pageSize {
+			if a >= span.Start && a < span.End {
+				pages[(a-span.Start)/pageSize].relro = true
+			}
+		}
+	}
+	return pages, nil
+}
+
+// mapModule reserves the object's span in the sandbox and places every
+// PT_LOAD: data pages read+write (file bytes written, the rest zero, so
+// bss is zeroed), executable segments only through MapCode
+// (validate-and-map). Protections are set by protect after relocation.
+// On error nothing stays mapped.
+func (l *Loader) mapModule(m *Module) error {
+	o := m.Object
+	p := o.Plan
+	if _, err := pageTable(o); err != nil {
+		return err
+	}
+	size := p.Span.End - p.Span.Start
+	align := uint64(pageSize)
+	for _, seg := range p.Segments {
+		if seg.Align > align && seg.Align&(seg.Align-1) == 0 && seg.Align <= 1<<21 {
+			align = seg.Align
+		}
+	}
+	start, err := l.s.Alloc(size, align, sandbox.ProtRead|sandbox.ProtWrite)
+	if err != nil {
+		return fmt.Errorf("%s: cannot map %#x bytes: %w", o.Path, size, err)
+	}
+	m.Start, m.End = start, start+size
+	m.Base = start - p.Span.Start
+	l.tracef("file=%s [0];  base: %#x  size: %#x", o.Path, m.Base, size)
+	for i, seg := range p.Segments {
+		if seg.Prot&elfload.ProtExec != 0 || seg.Filesz == 0 {
+			continue
+		}
+		data, err := p.SegmentData(i)
+		if err != nil {
+			l.unmap(m)
+			return fmt.Errorf("%s: segment %d: %w", o.Path, i, err)
+		}
+		if err := l.s.Write(m.Base+seg.Vaddr, data); err != nil {
+			l.unmap(m)
+			return fmt.Errorf("%s: segment %d: %w", o.Path, i, err)
+		}
+	}
+	for i, seg := range p.Segments {
+		if seg.Prot&elfload.ProtExec == 0 || seg.Memsz == 0 {
+			continue
+		}
+		data, err := p.SegmentData(i)
+		if err != nil {
+			l.unmap(m)
+			return fmt.Errorf("%s: segment %d: %w", o.Path, i, err)
+		}
+		at := m.Base + seg.Vaddr
+		at32 := at &^ 31
+		code := make([]byte, at-at32+seg.Memsz)
+		for j := range code {
+			code[j] = 0xf4 // hlt, as MapCode pads
+		}
+		copy(code[at-at32:], data)
+		if seg.Memsz > seg.Filesz {
+			clear(code[at-at32+seg.Filesz:])
+		}
+		if err := l.s.MapCode(at32, code); err != nil {
+			l.unmap(m)
+			return fmt.Errorf("%s: code segment %d (vaddr %#x, %d bytes) refused: %w", o.Path, i, seg.Vaddr, seg.Memsz, err)
+		}
+	}
+	return nil
+}
+
+// protect gives every data page of m its final protection (RELRO pages
+// and read-only segments read-only, gaps inaccessible); code pages keep
+// MapCode's read+execute.
+func (l *Loader) protect(m *Module) error {
+	pages, err := pageTable(m.Object)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(pages); {
+		if pages[i].code {
+			i++
+			continue
+		}
+		want := finalProt(pages[i])
+		j := i + 1
+		for j < len(pages) && !pages[j].code && finalProt(pages[j]) == want {
+			j++
+		}
+		if want != sandbox.ProtRead|sandbox.ProtWrite {
+			if err := l.s.Protect(m.Start+uint64(i)*pageSize, uint64(j-i)*pageSize, want); err != nil {
+				return fmt.Errorf("%s: protecting [%#x, %#x) %v: %w", m.Object.Path, m.Start+uint64(i)*pageSize, m.Start+uint64(j)*pageSize, want, err)
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
+func finalProt(p pageProt) sandbox.Prot {
+	if !p.used {
+		return sandbox.ProtNone
+	}
+	if p.relro {
+		return p.prot &^ sandbox.ProtWrite
+	}
+	return p.prot
+}
+
+// registerTLS gives every new module with a PT_TLS segment a module id;
+// a module flagged DF_STATIC_TLS (initial-exec TLS) gets a static block in
+// the surplus, as glibc does for a dlopened module.
+func (l *Loader) registerTLS(ms []*Module) error {
+	for _, m := range ms {
+		t := m.Object.Plan.TLS
+		if t == nil {
+			continue
+		}
+		static := m.Object.Dynamic().Flags&elf.DF_STATIC_TLS != 0
+		mod, err := l.sys.TLS().Load(m.Object.Path, pthread.Template{Init: t.Init, Memsz: t.Memsz, Align: t.Align, Vaddr: t.Vaddr}, static)
+		if err != nil {
+			if _, ok := err.(*pthread.StaticTLSError); ok {
+				return fmt.Errorf("%s: cannot allocate memory in static TLS block (%v)", m.Object.Path, err)
+			}
+			return fmt.Errorf("%s: %w", m.Object.Path, err)
+		}
+		m.TLS = mod
+		l.tracef("file=%s [0];  TLS module id %d%s", m.Object.Path, mod.ID(), map[bool]string{true: " (static)", false: ""}[static])
+	}
+	return nil
+}

@@ -1,0 +1,1 @@
+long nd(void) { return 7; }

@@ -1,0 +1,1 @@
+long provided(void) { return 41; }

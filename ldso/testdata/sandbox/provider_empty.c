@@ -1,0 +1,1 @@
+long something_else(void) { return 0; }
