@@ -37,7 +37,7 @@ func pageTable(o *Object) ([]pageProt, error) {
 		if seg.Memsz == 0 {
 			continue
 		}
-		lo := (seg.Vaddr &^ (pageSize - 1) - span.Start) / pageSize
+		lo := (seg.Vaddr&^(pageSize-1) - span.Start) / pageSize
 		hi := ((seg.Vaddr+seg.Memsz+pageSize-1)&^(pageSize-1) - span.Start) / pageSize
 		exec := seg.Prot&elfload.ProtExec != 0
 		var prot sandbox.Prot
