@@ -18,9 +18,9 @@ func BenchmarkHostCall(b *testing.B) {
 	}
 }
 
-// BenchmarkHostCallNoSpin: the same with futex-only waiting.
-func BenchmarkHostCallNoSpin(b *testing.B) {
-	s := newTestSandbox(b, Config{Spin: -1}, "calls")
+// BenchmarkHostCallSpin: the same with (adaptive) spinning forced on.
+func BenchmarkHostCallSpin(b *testing.B) {
+	s := newTestSandbox(b, Config{Spin: pausesPerSpin()}, "calls")
 	s.Handle(1040, func(*Thread, *[6]uint64) int64 { return 0 })
 	b.ResetTimer()
 	if r, err := s.Call(context.Background(), s.sym("hostloop"), uint64(b.N)); err != nil || r != uint64(b.N) {

@@ -113,8 +113,8 @@ type Config struct {
 	// Spin is the number of PAUSE iterations the untrusted side of a host
 	// call polls for the reply before sleeping on the futex (the Go side
 	// polls for about 5 µs when Spin is not negative). 0 picks a default
-	// calibrated to about 5 µs, and no spinning with only one usable CPU;
-	// negative disables spinning.
+	// calibrated to about 5 µs with at least 4 usable CPUs, and no
+	// spinning with fewer; negative disables spinning.
 	Spin int
 
 	// testValidate replaces the validator; tests only (see export_test.go).

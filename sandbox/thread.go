@@ -149,6 +149,7 @@ func (s *Sandbox) checkSpec(spec ThreadSpec) error {
 
 func (s *Sandbox) initContext(t *Thread, spec ThreadSpec, args [6]uint64) {
 	sl := t.sl
+	clear(unsafe.Slice((*byte)(sl.ctx), ctxSize))
 	*sl.u64(ctxSelf) = uint64(uintptr(sl.ctx))
 	*sl.u64(ctxBase) = s.b
 	*sl.u64(ctxStub) = uint64(raw.stub)
