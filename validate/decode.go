@@ -563,49 +563,35 @@ func isFSRead(b []byte) bool {
 }
 
 // modRM decodes the ModRM byte at code[p] and, for a memory operand, its
-// SIB byte and displacement (see memOperand), filling in.mod, in.reg,
-// in.rm or in.base/in.index. It returns the position after them and
-// ModRM.reg without REX.R; ok is false if the bytes run out before end.
+// SIB byte and displacement (whose value the rules do not need), filling
+// in.mod, in.reg, and in.rm or in.mem/in.base/in.index. It returns the
+// position after them and ModRM.reg without REX.R; ok is false if the
+// bytes run out before end.
 func modRM(code []byte, p, end int, in *inst) (next int, r3 byte, ok bool) {
 	if p >= end {
 		return p, 0, false
 	}
 	modrm := code[p]
 	p++
-	in.mod = modrm >> 6
+	mod := modrm >> 6
+	in.mod = mod
 	r3 = (modrm >> 3) & 7
 	in.reg = int8(r3) | int8(in.rex&4)<<1
-	if in.mod == 3 {
-		in.rm = int8(modrm&7) | int8(in.rex&1)<<3
+	rm := modrm & 7
+	if mod == 3 {
+		in.rm = int8(rm) | int8(in.rex&1)<<3
 		return p, r3, true
 	}
 	in.mem = true
-	p, ok = memOperand(code, p, end, modrm, in)
-	return p, r3, ok
-}
-
-// memOperand decodes the SIB byte and skips the displacement of a memory
-// operand (ModRM mod != 3) starting at code[p], using in.rex; it fills
-// in.base and in.index and returns the position after the displacement.
-// (The rules do not need the displacement's value.)
-func memOperand(code []byte, p, end int, modrm byte, in *inst) (int, bool) {
-	mod := modrm >> 6
-	rm := modrm & 7
-	dispSize := 0
-	switch mod {
-	case 1:
-		dispSize = 1
-	case 2:
-		dispSize = 4
-	}
-	if rm == 4 {
+	dispSize := int(dispSizes[mod])
+	switch {
+	case rm == 4:
 		if p >= end {
-			return p, false
+			return p, 0, false
 		}
 		sib := code[p]
 		p++
-		idx := int8((sib>>3)&7) | int8(in.rex&2)<<2
-		if idx != 4 {
+		if idx := int8((sib>>3)&7) | int8(in.rex&2)<<2; idx != 4 {
 			in.index = idx
 		}
 		if sib&7 == 5 && mod == 0 {
@@ -613,14 +599,16 @@ func memOperand(code []byte, p, end int, modrm byte, in *inst) (int, bool) {
 		} else {
 			in.base = int8(sib&7) | int8(in.rex&1)<<3
 		}
-	} else if rm == 5 && mod == 0 {
+	case rm == 5 && mod == 0:
 		in.base = regRIP
 		dispSize = 4
-	} else {
+	default:
 		in.base = int8(rm) | int8(in.rex&1)<<3
 	}
-	if p+dispSize > end {
-		return p, false
-	}
-	return p + dispSize, true
+	p += dispSize
+	return p, r3, p <= end
 }
+
+// dispSizes is the displacement size by ModRM.mod (mod 3 has no memory
+// operand).
+var dispSizes = [4]uint8{0, 1, 4, 0}

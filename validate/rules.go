@@ -219,11 +219,24 @@ func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 		restricted = v.write(code, p, in, 0, bits, zext, restricted)
 	}
 	if f&fWReg != 0 {
-		restricted = v.write(code, p, in, in.reg, bits, zext, restricted)
+		if r := in.reg; r != regR15 && r != regRSP && r != regRBP && restricted == regNone {
+			// common case, inline: an ordinary register, nothing pending
+			if zext {
+				restricted = r
+			}
+		} else {
+			restricted = v.write(code, p, in, r, bits, zext, restricted)
+		}
 	}
 	if f&fWRM != 0 {
 		if in.mod == 3 {
-			restricted = v.write(code, p, in, in.rm, bits, zext, restricted)
+			if r := in.rm; r != regR15 && r != regRSP && r != regRBP && restricted == regNone {
+				if zext {
+					restricted = r
+				}
+			} else {
+				restricted = v.write(code, p, in, r, bits, zext, restricted)
+			}
 		} else if f&fWReg != 0 {
 			// xchg/xadd with memory: NaCl treats only the second
 			// (memory) write as the zero-extending one, so the
