@@ -34,9 +34,15 @@
 //
 // # Host calls
 //
-// read (0), close (3), fstat (5), lseek (8), pread64 (17), getcwd (79),
-// chdir (80), fchdir (81), getdents64 (217), openat (257), newfstatat (262),
-// readlinkat (267), faccessat (269) and faccessat2 (439). Guest
+// read (0), close (3), fstat (5), lseek (8), pread64 (17), pwrite64 (18),
+// fsync (74), fdatasync (75), ftruncate (77), getcwd (79), chdir (80),
+// fchdir (81), getdents64 (217), openat (257), newfstatat (262), readlinkat
+// (267), faccessat (269) and faccessat2 (439); write (1) for VFS
+// descriptors once the sandbox lets the VFS chain to its built-in write
+// for fds 1 and 2 (a Handler(nr) getter, requested). Writing (openat with
+// write access, O_CREAT, O_TRUNC, O_APPEND; write, pwrite64, ftruncate)
+// works on Writable mounts only; elsewhere it fails with EROFS. Created
+// files get the requested mode & 0777 (less the host umask). Guest
 // descriptors start at 3 (0..2 are the sandbox's: its built-in write
 // serves 1 and 2); at most Config.MaxFiles are open (EMFILE). Every guest
 // pointer goes through the sandbox's checked Read/Write/ReadString (EFAULT);
@@ -47,11 +53,11 @@
 //
 // # Partial
 //
-//   - No writing: write/pwrite64 are not registered, and openat with write
-//     access, O_CREAT of a missing file or O_TRUNC fails with EROFS on
-//     read-only mounts and EOPNOTSUPP on rw mounts (Mount.Writable is
-//     recorded and reported by faccessat(W_OK), nothing more).
-//   - O_PATH and O_TMPFILE opens are refused (EINVAL, EROFS).
+//   - write (1) is registered only if the sandbox exposes Handler(nr)
+//     (not yet: until then sandboxed code writes VFS files with pwrite64).
+//   - No mkdir, unlink, rename, symlink or link calls; O_CREAT through a
+//     dangling symlink fails with EEXIST (Linux creates the target).
+//   - O_PATH and O_TMPFILE opens are refused (EINVAL, EOPNOTSUPP).
 //   - lseek on a directory supports rewinding (SEEK_SET 0) and SEEK_SET to
 //     a d_off from getdents64 only; mount points listed after a host
 //     directory's own entries have d_off values from 1<<62 up.

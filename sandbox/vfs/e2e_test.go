@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"halite/sandbox"
 )
 
 func e(r int64) unix.Errno {
@@ -300,8 +302,7 @@ func TestGuestSeekPreadReadlink(t *testing.T) {
 	}
 }
 
-// TestGuestReadOnly: writes to a read-only mount fail with EROFS (and on a
-// rw mount with EOPNOTSUPP: writing is not implemented).
+// TestGuestReadOnly: writes to a read-only mount fail with EROFS.
 func TestGuestReadOnly(t *testing.T) {
 	root, _, other := tree(t)
 	v, err := New(Config{Mounts: []Mount{{Host: root, Guest: "/ro"}, {Host: other, Guest: "/rw", Writable: true}}})
@@ -324,7 +325,8 @@ func TestGuestReadOnly(t *testing.T) {
 		{"/ro/a.txt", unix.O_RDONLY | unix.O_CREAT, 0},
 		{"/ro/a.txt", unix.O_PATH, unix.EINVAL},
 		{"/ro/a.txt", unix.O_ACCMODE, unix.EINVAL},
-		{"/rw/o.txt", unix.O_RDWR, unix.EOPNOTSUPP},
+		{"/rw/o.txt", unix.O_RDWR, 0},
+		{"/rw/o.txt", unix.O_RDONLY | unix.O_TMPFILE, unix.EOPNOTSUPP},
 	} {
 		r := g.sys(SysOpenat, fdcwd, g.str(c.path), uint64(c.flags), 0o644)
 		if e(r) != c.err {
@@ -490,5 +492,113 @@ func TestGuestConcurrent(t *testing.T) {
 	}
 	if v.NumOpen() != 0 {
 		t.Errorf("%d descriptors leaked", v.NumOpen())
+	}
+}
+
+// TestGuestWrite: on a rw mount sandboxed code creates, writes, appends,
+// truncates; the host sees it. write (1) keeps fds 1 and 2 for the
+// sandbox's built-in.
+func TestGuestWrite(t *testing.T) {
+	root, _, other := tree(t)
+	v, err := New(Config{Mounts: []Mount{{Host: root, Guest: "/ro"}, {Host: other, Guest: "/rw", Writable: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	g := newGuest(t, v)
+	var std []uint64
+	installWrite(g.s, v, func(_ *sandbox.Thread, a *[6]uint64) int64 {
+		std = append(std, a[0])
+		return int64(a[2])
+	})
+	msg := g.str("hello, file\n")
+	open := func(p string, flags int, mode uint64) int64 {
+		return g.sys(SysOpenat, fdcwd, g.str(p), uint64(flags), mode)
+	}
+	fd := open("/rw/new.txt", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o640)
+	if fd < 3 {
+		t.Fatalf("create = %d", fd)
+	}
+	if r := g.sys(SysWrite, uint64(fd), msg, 12); r != 12 {
+		t.Errorf("write = %d", r)
+	}
+	if r := g.sys(SysPwrite64, uint64(fd), msg, 5, 12); r != 5 {
+		t.Errorf("pwrite64 = %d", r)
+	}
+	if r := g.sys(SysWrite, uint64(fd), g.s.Base()+0x8000, 4); e(r) != unix.EFAULT {
+		t.Errorf("write(bad buffer) = %d", r)
+	}
+	if r := g.sys(SysWrite, 1, msg, 12); r != 12 || len(std) != 1 || std[0] != 1 {
+		t.Errorf("write(1) = %d, built-in saw %v", r, std)
+	}
+	g.sys(SysClose, uint64(fd))
+	host := filepath.Join(other, "new.txt")
+	if b, err := os.ReadFile(host); err != nil || string(b) != "hello, file\nhello" {
+		t.Errorf("host sees %q, %v", b, err)
+	}
+	if fi, err := os.Stat(host); err != nil || fi.Mode().Perm()&^0o640 != 0 {
+		t.Errorf("mode %v, %v", fi.Mode(), err)
+	}
+	// The new file's identity is the host's.
+	if st, err := g.stat(unix.AT_FDCWD, "/rw/new.txt", 0); err != 0 || (Identity{st.Dev, st.Ino}) != hostID(t, host) {
+		t.Errorf("stat(new) = %+v, %v", st, err)
+	}
+	// Append, truncate, read-only descriptors.
+	fd = open("/rw/new.txt", unix.O_WRONLY|unix.O_APPEND, 0)
+	if r := g.sys(SysWrite, uint64(fd), msg, 5); r != 5 {
+		t.Errorf("append = %d", r)
+	}
+	if r := g.sys(SysLseek, uint64(fd), 0, unix.SEEK_CUR); r != 22 {
+		t.Errorf("offset after append = %d", r)
+	}
+	if r := g.sys(SysFtruncate, uint64(fd), 3); r != 0 {
+		t.Errorf("ftruncate = %d", r)
+	}
+	if r := g.sys(SysFsync, uint64(fd)); r != 0 {
+		t.Errorf("fsync = %d", r)
+	}
+	g.sys(SysClose, uint64(fd))
+	if b, _ := os.ReadFile(host); string(b) != "hel" {
+		t.Errorf("after truncate: %q", b)
+	}
+	fd = open("/rw/new.txt", unix.O_RDWR|unix.O_TRUNC, 0)
+	if st, _ := os.Stat(host); st.Size() != 0 {
+		t.Errorf("O_TRUNC left %d bytes", st.Size())
+	}
+	rfd := open("/rw/o.txt", unix.O_RDONLY, 0)
+	for _, c := range []struct {
+		name string
+		r    int64
+		err  unix.Errno
+	}{
+		{"write(read-only fd)", g.sys(SysWrite, uint64(rfd), msg, 1), unix.EBADF},
+		{"pwrite64(read-only fd)", g.sys(SysPwrite64, uint64(rfd), msg, 1, 0), unix.EBADF},
+		{"ftruncate(read-only fd)", g.sys(SysFtruncate, uint64(rfd), 0), unix.EINVAL},
+		{"pwrite64(-1)", g.sys(SysPwrite64, uint64(fd), msg, 1, ^uint64(0)), unix.EINVAL},
+		{"write(closed)", g.sys(SysWrite, 77, msg, 1), unix.EBADF},
+		{"create again, O_EXCL", open("/rw/new.txt", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o644), unix.EEXIST},
+		{"create on ro", open("/ro/new.txt", unix.O_WRONLY|unix.O_CREAT, 0o644), unix.EROFS},
+		{"create in synthetic /", open("/x.txt", unix.O_WRONLY|unix.O_CREAT, 0o644), unix.EROFS},
+		{"create with trailing slash", open("/rw/d/", unix.O_WRONLY|unix.O_CREAT, 0o644), unix.EISDIR},
+		{"create in missing dir", open("/rw/nodir/x", unix.O_WRONLY|unix.O_CREAT, 0o644), unix.ENOENT},
+		{"create under a file", open("/rw/o.txt/x", unix.O_WRONLY|unix.O_CREAT, 0o644), unix.ENOTDIR},
+	} {
+		if e(c.r) != c.err {
+			t.Errorf("%s = %d, want %v", c.name, c.r, c.err)
+		}
+	}
+	// Relative creation from a directory descriptor, then read back.
+	dfd := open("/rw", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	nfd := g.sys(SysOpenat, uint64(dfd), g.str("rel.txt"), unix.O_RDWR|unix.O_CREAT, 0o600)
+	g.sys(SysWrite, uint64(nfd), msg, 5)
+	buf := g.alloc(8)
+	if r := g.sys(SysPread64, uint64(nfd), buf, 8, 0); r != 5 || string(g.read(buf, 5)) != "hello" {
+		t.Errorf("read back = %d", r)
+	}
+	if _, err := os.Stat(filepath.Join(other, "rel.txt")); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "new.txt")); err == nil {
+		t.Error("created on the read-only mount")
 	}
 }

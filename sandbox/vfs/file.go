@@ -17,7 +17,8 @@ type file struct {
 	guest string
 	m     *mount
 	dir   bool
-	acc   int // O_ACCMODE of the open
+	acc   int  // O_ACCMODE of the open
+	app   bool // O_APPEND
 	id    Identity
 
 	mu  sync.Mutex // serialises offset users (Linux's f_pos lock)
@@ -75,6 +76,9 @@ func (v *FS) openNode(n *node, flags int) (*file, unix.Errno) {
 		return nil, unix.EACCES
 	}
 	hf := unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK | acc
+	if n.writable() {
+		hf |= flags & (unix.O_APPEND | unix.O_TRUNC)
+	}
 	fd, err := unix.Openat(n.fd, n.name, hf, 0)
 	if err != nil {
 		return nil, errno(err)
@@ -89,7 +93,11 @@ func (v *FS) openNode(n *node, flags int) (*file, unix.Errno) {
 		unix.Close(fd)
 		return nil, unix.EACCES
 	}
-	f := &file{fd: fd, guest: n.guest, m: n.m, acc: acc, id: Identity{st.Dev, st.Ino}}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, errno(err)
+	}
+	f := &file{fd: fd, guest: n.guest, m: n.m, acc: acc, app: flags&unix.O_APPEND != 0, id: Identity{st.Dev, st.Ino}}
 	f.refs.Store(1)
 	return f, 0
 }

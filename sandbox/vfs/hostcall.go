@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"path"
 	"encoding/binary"
 	"errors"
 
@@ -12,10 +13,15 @@ import (
 // Linux x86-64 numbers of the host calls Install registers.
 const (
 	SysRead       = 0
+	SysWrite      = 1
 	SysClose      = 3
 	SysFstat      = 5
 	SysLseek      = 8
 	SysPread64    = 17
+	SysPwrite64   = 18
+	SysFsync      = 74
+	SysFdatasync  = 75
+	SysFtruncate  = 77
 	SysGetcwd     = 79
 	SysChdir      = 80
 	SysFchdir     = 81
@@ -40,10 +46,8 @@ const StatSize = 144
 const atFDCWD = unix.AT_FDCWD
 
 // Install registers v's host calls on s (Linux numbers, arguments and
-// -errno results): read, close, fstat, lseek, pread64, getcwd, chdir,
-// fchdir, getdents64, openat, newfstatat, readlinkat, faccessat and
-// faccessat2. It leaves write (fds 1 and 2, the sandbox's built-in) alone;
-// guest descriptors start at 3.
+// -errno results; see the package doc for the list). Guest descriptors
+// start at 3; write (1) stays the sandbox's built-in for fds 1 and 2.
 func Install(s *sandbox.Sandbox, v *FS) {
 	for nr, h := range map[int]func(*sandbox.Sandbox, *[6]uint64) int64{
 		SysRead:       v.sysRead,
@@ -51,6 +55,10 @@ func Install(s *sandbox.Sandbox, v *FS) {
 		SysFstat:      v.sysFstat,
 		SysLseek:      v.sysLseek,
 		SysPread64:    v.sysPread64,
+		SysPwrite64:   v.sysPwrite64,
+		SysFsync:      v.sysFsync,
+		SysFdatasync:  v.sysFsync,
+		SysFtruncate:  v.sysFtruncate,
 		SysGetcwd:     v.sysGetcwd,
 		SysChdir:      v.sysChdir,
 		SysFchdir:     v.sysFchdir,
@@ -61,14 +69,40 @@ func Install(s *sandbox.Sandbox, v *FS) {
 		SysFaccessat:  func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.access(s, a, 0) },
 		SysFaccessat2: func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.access(s, a, a[3]) },
 	} {
-		s.Handle(nr, func(t *sandbox.Thread, a *[6]uint64) int64 {
-			if !v.enter() {
-				return -int64(unix.EBADF)
-			}
-			defer v.leave()
-			return h(t.Sandbox(), a)
-		})
+		s.Handle(nr, v.wrap(h))
 	}
+	// write (1) is the sandbox's built-in for fds 1 and 2: serve it for
+	// VFS descriptors only when the built-in can be chained to.
+	if g, ok := any(s).(interface {
+		Handler(nr int) sandbox.HostCallFunc
+	}); ok {
+		installWrite(s, v, g.Handler(SysWrite))
+	}
+}
+
+func (v *FS) wrap(h func(*sandbox.Sandbox, *[6]uint64) int64) sandbox.HostCallFunc {
+	return func(t *sandbox.Thread, a *[6]uint64) int64 {
+		if !v.enter() {
+			return -int64(unix.EBADF)
+		}
+		defer v.leave()
+		return h(t.Sandbox(), a)
+	}
+}
+
+// installWrite registers write (1): descriptors below 3 go to prev (the
+// sandbox's built-in), the others are VFS files.
+func installWrite(s *sandbox.Sandbox, v *FS, prev sandbox.HostCallFunc) {
+	w := v.wrap(v.sysWrite)
+	s.Handle(SysWrite, func(t *sandbox.Thread, a *[6]uint64) int64 {
+		if a[0] < firstFD {
+			if prev == nil {
+				return neg(unix.EBADF)
+			}
+			return prev(t, a)
+		}
+		return w(t, a)
+	})
 }
 
 func neg(e unix.Errno) int64 { return -int64(e) }
@@ -117,44 +151,15 @@ func (v *FS) resolveAt(dirfd uint64, p string, follow bool) (*node, unix.Errno) 
 }
 
 func (v *FS) sysOpenat(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	flags := int(int32(a[2]))
 	p, e := guestPath(s, a[1])
 	if e != 0 {
 		return neg(e)
 	}
-	if flags&unix.O_PATH != 0 {
-		return neg(unix.EINVAL) // O_PATH descriptors are not supported
-	}
-	acc := flags & unix.O_ACCMODE
-	if acc == unix.O_ACCMODE {
-		return neg(unix.EINVAL)
-	}
-	write := acc != unix.O_RDONLY || flags&(unix.O_TRUNC|unix.O_CREAT) != 0
-	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
-		return neg(unix.EROFS)
-	}
-	follow := flags&unix.O_NOFOLLOW == 0 && flags&(unix.O_CREAT|unix.O_EXCL) != unix.O_CREAT|unix.O_EXCL
-	n, e := v.resolveAt(a[0], p, follow)
-	if e == unix.ENOENT && flags&unix.O_CREAT != 0 {
-		return neg(unix.EROFS)
-	}
+	b, e := v.base(a[0], p)
 	if e != 0 {
 		return neg(e)
 	}
-	defer n.close()
-	if flags&(unix.O_CREAT|unix.O_EXCL) == unix.O_CREAT|unix.O_EXCL {
-		return neg(unix.EEXIST)
-	}
-	if n.isDir() && (acc != unix.O_RDONLY || flags&unix.O_CREAT != 0) {
-		return neg(unix.EISDIR)
-	}
-	if write && (acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0) {
-		if !n.writable() {
-			return neg(unix.EROFS)
-		}
-		return neg(unix.EOPNOTSUPP) // writing is not implemented yet
-	}
-	f, e := v.openNode(n, flags)
+	f, e := v.openFile(b, p, int(int32(a[2])), uint32(a[3]))
 	if e != 0 {
 		return neg(e)
 	}
@@ -164,6 +169,92 @@ func (v *FS) sysOpenat(s *sandbox.Sandbox, a *[6]uint64) int64 {
 		return neg(e)
 	}
 	return int64(fd)
+}
+
+// openFile is openat(2) relative to the guest directory base.
+func (v *FS) openFile(base, p string, flags int, mode uint32) (*file, unix.Errno) {
+	if p == "" {
+		return nil, unix.ENOENT
+	}
+	if flags&unix.O_PATH != 0 {
+		return nil, unix.EINVAL // O_PATH descriptors are not supported
+	}
+	acc := flags & unix.O_ACCMODE
+	if acc == unix.O_ACCMODE {
+		return nil, unix.EINVAL
+	}
+	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
+		return nil, unix.EOPNOTSUPP
+	}
+	creat, excl := flags&unix.O_CREAT != 0, flags&unix.O_EXCL != 0
+	follow := flags&unix.O_NOFOLLOW == 0 && !(creat && excl)
+	for try := 0; ; try++ {
+		n, e := v.resolve(base, p, follow)
+		if e == unix.ENOENT && creat {
+			f, e := v.create(base, p, flags, mode)
+			if e == unix.EEXIST && !excl && try < 3 {
+				continue // created by someone else meanwhile: open it
+			}
+			return f, e
+		}
+		if e != 0 {
+			return nil, e
+		}
+		defer n.close()
+		if creat && excl {
+			return nil, unix.EEXIST
+		}
+		if n.isDir() && (acc != unix.O_RDONLY || creat) {
+			return nil, unix.EISDIR
+		}
+		if (acc != unix.O_RDONLY || flags&unix.O_TRUNC != 0) && !n.writable() {
+			return nil, unix.EROFS
+		}
+		return v.openNode(n, flags)
+	}
+}
+
+// create creates and opens a missing regular file (O_CREAT) in a
+// writable mount.
+func (v *FS) create(base, p string, flags int, mode uint32) (*file, unix.Errno) {
+	dir, name := path.Split(p)
+	if name == "" || name == "." || name == ".." {
+		return nil, unix.EISDIR
+	}
+	if len(name) > NameMax {
+		return nil, unix.ENAMETOOLONG
+	}
+	if dir == "" {
+		dir = "."
+	}
+	n, e := v.resolve(base, dir, true)
+	if e != 0 {
+		return nil, e
+	}
+	defer n.close()
+	if !n.isDir() {
+		return nil, unix.ENOTDIR
+	}
+	if !n.writable() || n.fd < 0 {
+		return nil, unix.EROFS
+	}
+	// O_EXCL on the host always: never follow a host symlink that
+	// appeared meanwhile.
+	hf := unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOCTTY |
+		flags&(unix.O_ACCMODE|unix.O_APPEND|unix.O_TRUNC)
+	fd, err := unix.Openat(n.fd, name, hf, mode&0o777)
+	if err != nil {
+		return nil, errno(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, errno(err)
+	}
+	f := &file{fd: fd, guest: join(n.guest, name), m: n.m, acc: flags & unix.O_ACCMODE,
+		app: flags&unix.O_APPEND != 0, id: Identity{st.Dev, st.Ino}}
+	f.refs.Store(1)
+	return f, 0
 }
 
 func (v *FS) sysClose(s *sandbox.Sandbox, a *[6]uint64) int64 {
@@ -192,6 +283,94 @@ func readFile(s *sandbox.Sandbox, f *file, buf, count uint64, off int64) int64 {
 		return neg(unix.EFAULT)
 	}
 	return int64(k)
+}
+
+// writeFile writes up to count bytes from guest memory at buf to a file
+// opened for writing, at off (O_APPEND: at the end). It returns the
+// count written and the file's end offset for appends.
+func writeFile(s *sandbox.Sandbox, f *file, buf, count uint64, off int64) (int64, int64) {
+	if f.dir || f.acc == unix.O_RDONLY {
+		return neg(unix.EBADF), 0
+	}
+	n := min(count, maxIO)
+	if n == 0 {
+		return 0, off
+	}
+	b := make([]byte, n)
+	if err := s.Read(buf, b); err != nil {
+		return neg(unix.EFAULT), 0
+	}
+	if f.app {
+		k, err := unix.Write(f.fd, b)
+		if err != nil {
+			return neg(errno(err)), 0
+		}
+		end, err := unix.Seek(f.fd, 0, unix.SEEK_CUR)
+		if err != nil {
+			return neg(errno(err)), 0
+		}
+		return int64(k), end
+	}
+	k, err := unix.Pwrite(f.fd, b, off)
+	if err != nil {
+		return neg(errno(err)), 0
+	}
+	return int64(k), off + int64(k)
+}
+
+func (v *FS) sysWrite(s *sandbox.Sandbox, a *[6]uint64) int64 {
+	f, e := v.get(a[0])
+	if e != 0 {
+		return neg(e)
+	}
+	defer f.unref()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, end := writeFile(s, f, a[1], a[2], f.off)
+	if r > 0 {
+		f.off = end
+	}
+	return r
+}
+
+func (v *FS) sysPwrite64(s *sandbox.Sandbox, a *[6]uint64) int64 {
+	f, e := v.get(a[0])
+	if e != 0 {
+		return neg(e)
+	}
+	defer f.unref()
+	if int64(a[3]) < 0 {
+		return neg(unix.EINVAL)
+	}
+	r, _ := writeFile(s, f, a[1], a[2], int64(a[3]))
+	return r
+}
+
+func (v *FS) sysFtruncate(s *sandbox.Sandbox, a *[6]uint64) int64 {
+	f, e := v.get(a[0])
+	if e != 0 {
+		return neg(e)
+	}
+	defer f.unref()
+	if f.dir || f.acc == unix.O_RDONLY {
+		return neg(unix.EINVAL)
+	}
+	if int64(a[1]) < 0 {
+		return neg(unix.EINVAL)
+	}
+	return neg(errno(unix.Ftruncate(f.fd, int64(a[1]))))
+}
+
+func (v *FS) sysFsync(s *sandbox.Sandbox, a *[6]uint64) int64 {
+	f, e := v.get(a[0])
+	if e != 0 {
+		return neg(e)
+	}
+	defer f.unref()
+	if f.fd < 0 {
+		return neg(unix.EINVAL)
+	}
+	return neg(errno(unix.Fsync(f.fd)))
 }
 
 func (v *FS) sysRead(s *sandbox.Sandbox, a *[6]uint64) int64 {
