@@ -1,9 +1,9 @@
 package vfs
 
 import (
-	"path"
 	"encoding/binary"
 	"errors"
+	"path"
 
 	"golang.org/x/sys/unix"
 
