@@ -4,6 +4,7 @@ package validate
 func (v *Validator) run(code []byte) {
 	vd := &v.verdict
 	halite := v.opts.Profile == Halite
+	feats := v.opts.Features
 	var in inst
 	var starts [bundleSize + 1]int
 	for bstart := 0; bstart < len(code); bstart += bundleSize {
@@ -63,10 +64,15 @@ func (v *Validator) run(code []byte) {
 			if in.o.flags&fReject != 0 {
 				v.report(code, p, RuleForbidden, "instruction not allowed by NaCl's validator")
 			}
-			if in.need&^v.opts.Features != 0 {
-				v.report(code, p, RuleCPUFeature, "instruction needs CPU feature "+(in.need&^v.opts.Features).String())
+			if in.need&^feats != 0 {
+				v.report(code, p, RuleCPUFeature, "instruction needs CPU feature "+(in.need&^feats).String())
 			}
-			restricted = v.checkInst(code, p, &in, restricted)
+			if restricted == regNone && !in.mem && in.rex&8 == 0 && in.o.flags&(fWReg|fWRM|fWOp|fWAX|fWV) == 0 {
+				// nothing to check: no memory operand, no register
+				// written, no fix-up, nothing pending
+			} else {
+				restricted = v.checkInst(code, p, &in, restricted)
+			}
 			switch in.o.kind {
 			case kJcc8, kJmp8, kLoop8, kJcc32, kJmp32, kCall32:
 				v.jumps = append(v.jumps, jump{from: int32(p), target: int64(p+in.length) + in.rel})
