@@ -120,12 +120,12 @@ func (v *FS) install(f *file) (int, unix.Errno) {
 	return fd, 0
 }
 
-// get returns the file for a guest descriptor with a reference the caller
-// drops with unref.
+// get returns the file for a guest descriptor (its low 32 bits, as
+// Linux's unsigned int fd) with a reference the caller drops with unref.
 func (v *FS) get(fd uint64) (*file, unix.Errno) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	f := v.files[int(min(fd, 1<<31))]
+	f := v.files[int(uint32(fd))]
 	if f == nil {
 		return nil, unix.EBADF
 	}
@@ -135,12 +135,12 @@ func (v *FS) get(fd uint64) (*file, unix.Errno) {
 
 func (v *FS) closeFD(fd uint64) unix.Errno {
 	v.mu.Lock()
-	f := v.files[int(min(fd, 1<<31))]
+	f := v.files[int(uint32(fd))]
 	if f == nil {
 		v.mu.Unlock()
 		return unix.EBADF
 	}
-	delete(v.files, int(fd))
+	delete(v.files, int(uint32(fd)))
 	v.mu.Unlock()
 	f.unref()
 	return 0
