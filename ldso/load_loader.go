@@ -718,7 +718,13 @@ func (l *Loader) lookupAddr(scope []*Object, what, name, version string) (uint64
 	if version != "" {
 		ver = &Version{Name: version, Hash: SysVHash(version)}
 	}
-	def, ok := Lookup(scope, name, ver, ClassNormal, nil)
+	var def Definition
+	var ok bool
+	if ver != nil {
+		def, ok = Lookup(scope, name, ver, ClassNormal, nil)
+	} else {
+		def, ok = lookupNewest(scope, name)
+	}
 	if !ok {
 		if a, ok := l.sys.Symbol(name); ok {
 			return a, nil
@@ -854,4 +860,45 @@ func (l *Loader) Objects() (objs []PhdrInfo, adds, subs uint64) {
 		objs = append(objs, p)
 	}
 	return objs, l.adds, l.subs
+}
+
+// lookupNewest is an unversioned dlsym lookup (glibc's
+// DL_LOOKUP_RETURN_NEWEST): in each object, an unversioned or base-version
+// definition matches; otherwise the one non-hidden (default, `@@`)
+// versioned definition does; hidden (`@`) definitions never do.
+func lookupNewest(scope []*Object, name string) (Definition, bool) {
+	for _, o := range scope {
+		d := o.Dynamic()
+		if o.Missing || d == nil {
+			continue
+		}
+		found, versioned, nVersioned := -1, -1, 0
+		for i := 1; i < d.Symbols.Len() && found < 0; i++ {
+			if d.Symbols.At(i).Name != name || o.symbolMatches(i, name, nil, ClassNormal) == 0 {
+				continue
+			}
+			if d.Versym == nil || i >= len(d.Versym) || d.Versym[i]&0x7fff < 2 {
+				found = i
+				continue
+			}
+			if d.Versym[i]&0x8000 == 0 {
+				if nVersioned == 0 {
+					versioned = i
+				}
+				nVersioned++
+			}
+		}
+		if found < 0 && nVersioned == 1 {
+			found = versioned
+		}
+		if found < 0 {
+			continue
+		}
+		s := d.Symbols.At(found)
+		switch s.Bind() {
+		case elf.STB_GLOBAL, elf.STB_WEAK, stbGNUUnique:
+			return Definition{Object: o, Index: found, Symbol: s}, true
+		}
+	}
+	return Definition{}, false
 }
