@@ -270,6 +270,14 @@ func collectAlignLabels(stmts []stmt) (align, defined map[string]bool) {
 				if parts, err := splitOperands(st.args); err == nil && len(parts) == 2 && strings.Contains(parts[1], "function") {
 					refs[parts[0]] = true
 				}
+			case ".set", ".equ", ".equiv", ".eqv":
+				if parts, err := splitOperands(st.args); err == nil && len(parts) == 2 {
+					defined[parts[0]] = true
+				}
+			case "=":
+				if eq := strings.IndexByte(st.args, '='); eq > 0 {
+					defined[strings.TrimSpace(st.args[:eq])] = true
+				}
 			case ".globl", ".global":
 				for _, p := range strings.Split(st.args, ",") {
 					refs[strings.TrimSpace(p)] = true

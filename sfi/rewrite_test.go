@@ -61,6 +61,7 @@ func TestRewriteRules(t *testing.T) {
 		{"call direct", "foo: nop\ncall foo", []string{".nops (32 - ((. - .Lhalite_base1) & 31)) * ((((. - .Lhalite_base1) & 31) + 4) >> 5)", ".nops 27 - ((. - .Lhalite_base1) & 31)", "call foo"}},
 		{"call plt", "call foo@PLT", []string{"movq foo@GOTPCREL(%rip), %r11", ".nops 22 - ((. - .Lhalite_base1) & 31)", "andl $-32, %r11d", "call *%r11"}},
 		{"call got defined", "foo: nop\ncall *foo@GOTPCREL(%rip)", []string{".nops 27 - ((. - .Lhalite_base1) & 31)", "call foo"}},
+		{"call alias", "foo: nop\n.set foo.localalias,foo\ncall foo.localalias", []string{".nops 27 - ((. - .Lhalite_base1) & 31)", "call foo.localalias"}},
 		{"call got", "call *foo@GOTPCREL(%rip)", []string{"movq foo@GOTPCREL(%rip), %r11", "call *%r11"}},
 		{"call mem", "call *16(%rax)", []string{"movl %eax, %r11d", "movq 16(%r15,%r11), %r11", "call *%r11"}},
 		{"jmp reg", "notrack jmp *%rax", []string{"movq %rax, %r11", "andl $-32, %r11d", "jmp *%r11"}},
