@@ -41,7 +41,8 @@ const (
 	ctxForged    = 248
 	ctxGregs     = 256
 	ctxSetupRC   = 448
-	ctxSize      = 456 // bytes in use
+	ctxRetStub   = 456
+	ctxSize      = 464 // bytes in use
 
 	stateIdle      = 0
 	stateReq       = 1
@@ -49,6 +50,7 @@ const (
 	stateFault     = 3
 	stateKilled    = 4
 	stateSetupFail = 5
+	stateExited    = 6
 
 	// Each raw thread owns one slot of the process-wide signal-stack area:
 	// [0, 4 KiB) context, [4 KiB, 8 KiB) guard, [8 KiB, 64 KiB) signal stack.
@@ -73,7 +75,7 @@ var (
 
 // Entry points inside rawcode (decoded from its jump table).
 var raw struct {
-	child, stub, handler, restorer, exit, end uintptr
+	child, stub, handler, restorer, exit, ret, end uintptr
 }
 
 var global struct {
@@ -111,7 +113,7 @@ func globalInit() error {
 
 func doGlobalInit() error {
 	p := rawcodePtr()
-	var e [6]uintptr
+	var e [7]uintptr
 	for i := range e {
 		t, err := decodeJump(unsafe.Add(p, 16*i))
 		if err != nil {
@@ -119,7 +121,7 @@ func doGlobalInit() error {
 		}
 		e[i] = t
 	}
-	raw.child, raw.stub, raw.handler, raw.restorer, raw.exit, raw.end = e[0], e[1], e[2], e[3], e[4], e[5]
+	raw.child, raw.stub, raw.handler, raw.restorer, raw.exit, raw.ret, raw.end = e[0], e[1], e[2], e[3], e[4], e[5], e[6]
 	start := uintptr(p)
 	for _, a := range e {
 		if a <= start || a > raw.end {

@@ -27,6 +27,7 @@
 #define CTX_FORGED 248
 #define CTX_GREGS 256
 #define CTX_SETUPRC 448
+#define CTX_RETSTUB 456
 
 #define STATE_IDLE 0
 #define STATE_REQ 1
@@ -34,6 +35,7 @@
 #define STATE_FAULT 3
 #define STATE_KILLED 4
 #define STATE_SETUPFAIL 5
+#define STATE_EXITED 6
 
 #define SLOT_SIZE 65536
 #define SLOT_MASK $0xffffffffffff0000

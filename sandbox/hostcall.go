@@ -71,7 +71,9 @@ func trampoline(nr int) []byte {
 		// mov %fs:0,%rax; pop %rcx; and $-32,%ecx; add %r15,%rcx; jmp *%rcx
 		p = []byte{0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x59, 0x83, 0xe1, 0xe0, 0x4c, 0x01, 0xf9, 0xff, 0xe1}
 	case CallReturn:
-		p = append([]byte{0x48, 0x89, 0xc7}, stubJump(nr)...) // mov %rax,%rdi
+		// jmp *%gs:ctxRetStub (the thread exits with %rax, no answer awaited)
+		p = []byte{0x65, 0xff, 0x24, 0x25, 0, 0, 0, 0}
+		binary.LittleEndian.PutUint32(p[4:], ctxRetStub)
 	default:
 		p = stubJump(nr)
 	}

@@ -26,6 +26,8 @@ TEXT ·rawcode(SB), NOSPLIT|NOFRAME, $0-0
 	PCALIGN $16
 	JMP exitStub
 	PCALIGN $16
+	JMP retStub
+	PCALIGN $16
 	JMP rawEnd
 	PCALIGN $16
 
@@ -280,6 +282,20 @@ exitStub:
 	XORL DI, DI
 	SYSCALL
 	INT $3
+
+// Return stub, reached from the CallReturn trampoline when the entry
+// function returns, AX = its result: record it, tell the Go side (waking
+// it only if it sleeps) and exit without waiting for an answer.
+retStub:
+	LOAD_CTX
+	MOVQ AX, CTX_RESULT(R11)
+	MOVL $STATE_EXITED, AX
+	XCHGL AX, CTX_STATE(R11)
+	MOVL CTX_GOSLEEP(R11), AX
+	TESTL AX, AX
+	JEQ exitStub
+	WAKE_STATE(R11)
+	JMP exitStub
 
 rawEnd:
 	INT $3

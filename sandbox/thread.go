@@ -153,6 +153,7 @@ func (s *Sandbox) initContext(t *Thread, spec ThreadSpec, args [6]uint64) {
 	*sl.u64(ctxSelf) = uint64(uintptr(sl.ctx))
 	*sl.u64(ctxBase) = s.b
 	*sl.u64(ctxStub) = uint64(raw.stub)
+	*sl.u64(ctxRetStub) = uint64(raw.ret)
 	*sl.u64(ctxEntry) = spec.Entry
 	sl.u32(ctxState).Store(stateIdle)
 	sl.u32(ctxAction).Store(0)
@@ -361,6 +362,10 @@ loop:
 			if t.exitReq {
 				break loop
 			}
+		case stateExited:
+			t.ExitThread(*sl.u64(ctxResult))
+			t.result = t.exitVal
+			break loop
 		case stateFault:
 			f := t.fault()
 			err = f
