@@ -74,7 +74,7 @@
 // halite calls: CallThreadPointer (1024) returns the word at %fs:0 inside
 // the trampoline without leaving the thread (for nacl-profile code, which
 // may not use %fs); CallReturn (1025) ends the thread with %rax as its
-// result; 1026..1039 are reserved; FirstUserCall (1040) and up are free
+// result (a return stub records it and exits without waiting for Go); 1026..1039 are reserved; FirstUserCall (1040) and up are free
 // for the loader and the threads package. Handle registers (or replaces)
 // a handler; handlers run on the thread's serving goroutine, get the
 // *Thread (ExitThread, Context, Sandbox) and may block (they should watch
@@ -102,11 +102,27 @@
 // turns into an exit wherever the thread is, including inside a host call.
 // Once a run's threads are gone the sandbox accepts new threads.
 //
+// # Process-wide state
+//
+// The first New installs the front handler and maps, once for the process
+// and never released: the signal-stack area (MaxProcessThreads slots of
+// 64 KiB, reserved PROT_NONE, committed per slot on first use and reused),
+// the seccomp filter page and the trampolines' sealed memfd. Everything
+// else belongs to one Sandbox and is released by Close.
+//
+// Raw threads are not Go threads: credentials changed later from Go
+// (setuid, setgroups, ...) do not reach them, and a signal sent to the
+// process may land on one (a SIGSEGV sent with kill then ends that run).
+//
 // # Partial
 //
-//   - The host-call round trip crosses threads (futex); on a loaded 2-vCPU
-//     machine it costs several microseconds, above the 1 µs goal (see the
-//     benchmarks). The thread-pointer fast path meets its goal.
+//   - The host-call round trip crosses threads (futex): on the shared
+//     2-vCPU test machine (load 10-13) BenchmarkHostCall measured 4-9 µs,
+//     at the floor of a C futex ping-pong measured in the same minutes
+//     (10-16 µs) but above the 1 µs goal, which needs both sides running
+//     on different CPUs at once. Spinning (Config.Spin, adaptive) is on by
+//     default only with at least 4 CPUs. The thread-pointer fast path
+//     (about 3-4 ns) meets its goal.
 //   - The seccomp filter is defence in depth for validator bugs; the
 //     runtime relies on the validator refusing wrfsbase/wrgsbase (the kernel
 //     enables FSGSBASE for user code), since trampolines find the stub
