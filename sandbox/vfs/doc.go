@@ -35,11 +35,15 @@
 // # Host calls
 //
 // read (0), close (3), fstat (5), lseek (8), pread64 (17), pwrite64 (18),
-// fsync (74), fdatasync (75), ftruncate (77), getcwd (79), chdir (80),
-// fchdir (81), getdents64 (217), openat (257), newfstatat (262), readlinkat
-// (267), faccessat (269) and faccessat2 (439); write (1) for VFS
-// descriptors once the sandbox lets the VFS chain to its built-in write
-// for fds 1 and 2 (a Handler(nr) getter, requested). Writing (openat with
+// readv (19), writev (20), dup (32), dup2 (33), fcntl (72: F_DUPFD,
+// F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL), fsync (74),
+// fdatasync (75), ftruncate (77), getcwd (79), chdir (80), fchdir (81),
+// getdents64 (217), openat (257), newfstatat (262), readlinkat (267),
+// faccessat (269), dup3 (292), preadv (295), pwritev (296) and faccessat2
+// (439); write (1) for VFS descriptors once the sandbox lets the VFS chain
+// to its built-in write for fds 1 and 2 (a Handler(nr) getter, requested;
+// writev already passes fds 1 and 2 to it then). dup2/dup3 onto 0..2 fail
+// with EBADF (those numbers are the sandbox's). Writing (openat with
 // write access, O_CREAT, O_TRUNC, O_APPEND; write, pwrite64, ftruncate)
 // works on Writable mounts only; elsewhere it fails with EROFS. Created
 // files get the requested mode & 0777 (less the host umask). Guest

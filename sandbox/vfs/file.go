@@ -104,19 +104,25 @@ func (v *FS) openNode(n *node, flags int) (*file, unix.Errno) {
 
 // install puts f into the descriptor table (lowest free number >= 3).
 func (v *FS) install(f *file) (int, unix.Errno) {
+	return v.installFrom(f, firstFD)
+}
+
+// installFrom puts f at the lowest free number >= from (F_DUPFD).
+func (v *FS) installFrom(f *file, from int) (int, unix.Errno) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.closed {
 		return -1, unix.EBADF
 	}
-	if len(v.files) >= v.maxFile {
+	if len(v.files) >= v.maxFile || from >= firstFD+v.maxFile {
 		return -1, unix.EMFILE
 	}
-	fd := firstFD
+	fd := max(from, firstFD)
 	for v.files[fd] != nil {
 		fd++
 	}
 	v.files[fd] = f
+	delete(v.cloexec, fd)
 	return fd, 0
 }
 
@@ -141,6 +147,7 @@ func (v *FS) closeFD(fd uint64) unix.Errno {
 		return unix.EBADF
 	}
 	delete(v.files, int(uint32(fd)))
+	delete(v.cloexec, int(uint32(fd)))
 	v.mu.Unlock()
 	f.unref()
 	return 0

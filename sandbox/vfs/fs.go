@@ -115,11 +115,14 @@ type FS struct {
 
 	life sync.RWMutex // held for reading by every operation, by Close for writing
 
-	mu     sync.Mutex
-	cwd    string
-	files  map[int]*file
-	nextFD int
-	closed bool
+	mu    sync.Mutex
+	cwd   string
+	files map[int]*file
+	// cloexec records FD_CLOEXEC per descriptor (kept for F_GETFD only:
+	// a sandbox never execs).
+	cloexec map[int]bool
+	nextFD  int
+	closed  bool
 }
 
 // New opens every mount's host directory and returns the FS. Guest paths
@@ -131,6 +134,7 @@ func New(cfg Config) (*FS, error) {
 		kids:    map[string][]string{},
 		maxFile: cfg.MaxFiles,
 		files:   map[int]*file{},
+		cloexec: map[int]bool{},
 		nextFD:  firstFD,
 	}
 	if v.maxFile <= 0 {

@@ -59,6 +59,13 @@ func Install(s *sandbox.Sandbox, v *FS) {
 		SysFsync:      v.sysFsync,
 		SysFdatasync:  v.sysFsync,
 		SysFtruncate:  v.sysFtruncate,
+		SysReadv:      v.sysReadv,
+		SysPreadv:     v.sysPreadv,
+		SysPwritev:    v.sysPwritev,
+		SysDup:        v.sysDup,
+		SysDup2:       func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.dupTo(a[0], a[1], 0, true) },
+		SysDup3:       func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.dupTo(a[0], a[1], int(int32(a[2])), false) },
+		SysFcntl:      v.sysFcntl,
 		SysGetcwd:     v.sysGetcwd,
 		SysChdir:      v.sysChdir,
 		SysFchdir:     v.sysFchdir,
@@ -72,12 +79,52 @@ func Install(s *sandbox.Sandbox, v *FS) {
 		s.Handle(nr, v.wrap(h))
 	}
 	// write (1) is the sandbox's built-in for fds 1 and 2: serve it for
-	// VFS descriptors only when the built-in can be chained to.
+	// VFS descriptors only when the built-in can be chained to. writev
+	// (20) passes fds 1 and 2 to the built-in write segment by segment.
+	var prev sandbox.HostCallFunc
 	if g, ok := any(s).(interface {
 		Handler(nr int) sandbox.HostCallFunc
 	}); ok {
-		installWrite(s, v, g.Handler(SysWrite))
+		prev = g.Handler(SysWrite)
+		installWrite(s, v, prev)
 	}
+	installWritev(s, v, prev)
+}
+
+// installWritev registers writev (20): descriptors below 3 go to prev
+// (the built-in write) one segment at a time, EBADF without prev.
+func installWritev(s *sandbox.Sandbox, v *FS, prev sandbox.HostCallFunc) {
+	w := v.wrap(v.sysWritev)
+	s.Handle(SysWritev, func(t *sandbox.Thread, a *[6]uint64) int64 {
+		if a[0] >= firstFD {
+			return w(t, a)
+		}
+		if prev == nil {
+			return neg(unix.EBADF)
+		}
+		iov, _, e := readIOV(t.Sandbox(), a[1], a[2])
+		if e != 0 {
+			return neg(e)
+		}
+		var done int64
+		for _, seg := range iov {
+			if seg.len == 0 {
+				continue
+			}
+			r := prev(t, &[6]uint64{a[0], seg.base, seg.len})
+			if r < 0 {
+				if done == 0 {
+					return r
+				}
+				break
+			}
+			done += r
+			if uint64(r) < seg.len {
+				break
+			}
+		}
+		return done
+	})
 }
 
 func (v *FS) wrap(h func(*sandbox.Sandbox, *[6]uint64) int64) sandbox.HostCallFunc {
@@ -300,6 +347,12 @@ func writeFile(s *sandbox.Sandbox, f *file, buf, count uint64, off int64) (int64
 	if err := s.Read(buf, b); err != nil {
 		return neg(unix.EFAULT), 0
 	}
+	return writeBytes(f, b, off)
+}
+
+// writeBytes writes b at off (O_APPEND: at the end); it returns the count
+// and the offset after the written bytes.
+func writeBytes(f *file, b []byte, off int64) (int64, int64) {
 	if f.app {
 		k, err := unix.Write(f.fd, b)
 		if err != nil {
