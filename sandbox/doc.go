@@ -74,8 +74,9 @@
 // halite calls: CallThreadPointer (1024) returns the word at %fs:0 inside
 // the trampoline without leaving the thread (for nacl-profile code, which
 // may not use %fs); CallReturn (1025) ends the thread with %rax as its
-// result (a return stub records it and exits without waiting for Go); 1026..1039 are reserved; FirstUserCall (1040) and up are free
-// for the loader and the threads package. Handle registers (or replaces)
+// result (a return stub records it and exits without waiting for Go);
+// 1026..1039 are reserved; FirstUserCall (1040) and up are free for the
+// loader and the threads package. Handle registers (or replaces)
 // a handler; handlers run on the thread's serving goroutine, get the
 // *Thread (ExitThread, Context, Sandbox) and may block (they should watch
 // Thread.Context). A panicking handler ends the run with an error.
