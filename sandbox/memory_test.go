@@ -324,3 +324,31 @@ func TestRetiredCode(t *testing.T) {
 		t.Errorf("after the threads are gone: %v", err)
 	}
 }
+
+// TestMapCodeWhileStarting runs MapCode (which looks at the thread set)
+// and Start (which looks at the closed flag) at once: no lock-order
+// deadlock.
+func TestMapCodeWhileStarting(t *testing.T) {
+	s := newTestSandbox(t, Config{}, "calls")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			a := s.Base() + 0x10000000 + uint64(i)*pageSize
+			if err := s.MapCode(a, []byte{0x90}); err != nil {
+				t.Error(err)
+				return
+			}
+			if err := s.Unmap(a, pageSize); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 100; i++ {
+		if r, err := s.Call(context.Background(), s.sym("add"), 1, 1); err != nil || r != 2 {
+			t.Fatal(r, err)
+		}
+	}
+	<-done
+}

@@ -141,6 +141,7 @@ type Sandbox struct {
 	retired   []region     // code unmapped while threads were alive
 	committed uint64
 	closed    bool
+	closedA   atomic.Bool // closed, readable without mu (lock order: mu, then tmu)
 
 	handlers [NumCalls]atomic.Pointer[HostCallFunc]
 	outMu    sync.Mutex // serialises the built-in write
@@ -242,6 +243,7 @@ func (s *Sandbox) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.closedA.Store(true)
 	s.mu.Unlock()
 	s.Stop(ErrClosed)
 	s.wg.Wait()

@@ -120,11 +120,7 @@ func putU64(b []byte, v uint64) {
 	}
 }
 
-func (s *Sandbox) isClosed() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.closed
-}
+func (s *Sandbox) isClosed() bool { return s.closedA.Load() }
 
 func (s *Sandbox) checkSpec(spec ThreadSpec) error {
 	in := func(a uint64) bool { return a >= s.b && a-s.b < Size }
