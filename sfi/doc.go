@@ -6,6 +6,17 @@
 // library (memcpy, memmove, memset, memcmp), and validates everything it
 // writes.
 //
+// The rewriting follows the NaCl x86-64 rules (see
+// shared/design/nacl-x86-64-rules.md): a memory operand whose base is not
+// %rsp, %rbp, %r15 or %rip, or that has an index, becomes a zero-extending
+// `movl %base32,%r11d` (base only) or `leal M,%r11d` followed by the access
+// through (%r15,%r11) in one bundle; writes to %rsp/%rbp become 32-bit
+// writes followed by `add %r15`; ret, indirect calls and jumps (register,
+// memory or GOT) go through %r11 masked with `and $-32` and `add %r15`;
+// calls end at a bundle end (two .nops directives computed by the
+// assembler); string instructions get NaCl's %rdi/%rsi prefix; labels whose
+// address is taken (jump tables, computed goto, functions) start a bundle.
+//
 // sfi is never trusted: a Checker (the validate package's verdict in
 // halite cc) decides whether its output is safe, and a violation is
 // reported as a toolchain bug. sfi never loads or runs code.

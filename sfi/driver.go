@@ -124,9 +124,8 @@ func (d *Driver) command(name string, args ...string) error {
 		fmt.Fprintf(d.cfg.Stderr, "halite cc: %s %s\n", name, strings.Join(args, " "))
 	}
 	cmd := exec.Command(name, args...)
-	var stderr bytes.Buffer
 	cmd.Stdout = d.cfg.Stdout
-	cmd.Stderr = io.MultiWriter(d.cfg.Stderr, &stderr)
+	cmd.Stderr = d.cfg.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("halite cc: %s failed: %v", filepath.Base(name), err)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,19 +52,11 @@ func runCC(args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 	}
-	err := sfi.Run(sfi.Config{Stdout: stdout, Stderr: stderr, Check: ccChecker()}, args)
-	if err == nil {
-		return exitOK
-	}
-	fmt.Fprintln(stderr, err)
-	var te *sfi.ToolchainError
-	if errors.As(err, &te) {
+	if err := sfi.Run(sfi.Config{Stdout: stdout, Stderr: stderr, Check: ccChecker()}, args); err != nil {
+		fmt.Fprintln(stderr, err)
 		return exitFailure
 	}
-	if _, ok := err.(interface{ Unwrap() []error }); ok {
-		return exitFailure
-	}
-	return exitFailure
+	return exitOK
 }
 
 // ccChecker is the validator run on everything halite cc produces.
