@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"halite/elfload"
 	"halite/pthread"
@@ -69,6 +70,25 @@ type Loader struct {
 	inits  []*Module // the order constructors ran (destructors: reverse)
 	adds   uint64    // dl_iterate_phdr's dlpi_adds
 	subs   uint64
+	// spans is a lock-free snapshot of the loaded spans for Resolve,
+	// which fault reports call while an open may hold mu.
+	spans atomic.Pointer[[]spanEntry]
+
+	runtimes []runtimeObject
+}
+
+type spanEntry struct {
+	start, end, base uint64
+	path             string
+}
+
+// publish refreshes the spans snapshot (under mu).
+func (l *Loader) publish() {
+	s := make([]spanEntry, 0, len(l.order))
+	for _, m := range l.order {
+		s = append(s, spanEntry{m.Start, m.End, m.Base, m.Object.Path})
+	}
+	l.spans.Store(&s)
 }
 
 // Module is one object loaded into the sandbox; a *Module is also the
@@ -115,10 +135,37 @@ func NewLoader(s *sandbox.Sandbox, sys *pthread.System, cfg LoaderConfig) (*Load
 	main.Origin = cfg.Cwd
 	ns.libraryPath = splitSearchPath(cfg.LibraryPath, ":;", cfg.Cwd, ns.cfg.Lib, ns.cfg.Platform)
 	l := &Loader{s: s, sys: sys, cfg: cfg, ns: ns, mods: map[*Object]*Module{}}
+	l.runtimes = []runtimeObject{{pthread.RuntimeObjectName, sys.Symbol}}
 	if err := l.mapTrampoline(); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// runtimeObject is an object the runtime maps without a file (pthread's
+// libhalite-rt.so, the dl* API's object): its symbols bind references no
+// loaded object defines, as glibc's ld.so does for __tls_get_addr.
+type runtimeObject struct {
+	name string
+	sym  func(string) (uint64, bool)
+}
+
+// AddRuntime adds a runtime object whose symbols (sym) bind references
+// that no loaded object defines, searched after the scope in the order
+// added (pthread's runtime object comes first).
+func (l *Loader) AddRuntime(name string, sym func(string) (uint64, bool)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.runtimes = append(l.runtimes, runtimeObject{name, sym})
+}
+
+func (l *Loader) runtimeSymbol(name string) (uint64, string, bool) {
+	for _, r := range l.runtimes {
+		if a, ok := r.sym(name); ok {
+			return a, r.name, true
+		}
+	}
+	return 0, "", false
 }
 
 // Sandbox returns the loader's sandbox.
@@ -148,6 +195,13 @@ func (l *Loader) tracef(format string, args ...any) {
 // an object that is not loaded gives (nil, nil), as glibc's dlopen
 // returns NULL without an error message.
 func (l *Loader) Open(name string, flags Flags) (*Module, error) {
+	return l.OpenFrom(0, name, flags)
+}
+
+// OpenFrom is Open called from sandboxed code at address caller: the
+// object containing caller is the requester whose RPATH, RUNPATH and
+// $ORIGIN the search uses (the synthetic main program if none does).
+func (l *Loader) OpenFrom(caller uint64, name string, flags Flags) (*Module, error) {
 	if flags&^knownFlags != 0 {
 		return nil, &Error{Op: "dlopen", Msg: fmt.Sprintf("%s: invalid mode for dlopen(): Invalid argument", name)}
 	}
@@ -168,7 +222,11 @@ func (l *Loader) Open(name string, flags Flags) (*Module, error) {
 		m.refs++
 		return m, nil
 	}
-	m, err := l.open(name, flags)
+	req := l.ns.Main
+	if cm := l.moduleAt(caller); cm != nil {
+		req = cm.Object
+	}
+	m, err := l.open(req, name, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +278,7 @@ func (l *Loader) promote(m *Module, flags Flags) {
 }
 
 // open is Open without NOLOAD, under l.mu.
-func (l *Loader) open(name string, flags Flags) (*Module, error) {
+func (l *Loader) open(req *Object, name string, flags Flags) (*Module, error) {
 	ns := l.ns
 	before := len(ns.Objects)
 	fail := func(err error, created []*Module) (*Module, error) {
@@ -231,7 +289,7 @@ func (l *Loader) open(name string, flags Flags) (*Module, error) {
 		}
 		return nil, &Error{Op: "dlopen", Msg: glibcMessage(err), Err: err}
 	}
-	root, local, loaded, err := ns.Dlopen(name, ns.Main)
+	root, local, loaded, err := ns.Dlopen(name, req)
 	if err != nil {
 		return fail(err, nil)
 	}
@@ -314,6 +372,7 @@ func (l *Loader) open(name string, flags Flags) (*Module, error) {
 		}
 	}
 	l.order = append(l.order, created...)
+	l.publish()
 	l.adds += uint64(len(created))
 	l.promote(rootMod, flags)
 	rootMod.refs++
@@ -653,6 +712,7 @@ func (l *Loader) collect() error {
 		}
 	}
 	l.order = keep
+	l.publish()
 	ki := l.inits[:0]
 	for _, m := range l.inits {
 		if !isDead[m] {
@@ -726,7 +786,7 @@ func (l *Loader) lookupAddr(scope []*Object, what, name, version string) (uint64
 		def, ok = lookupNewest(scope, name)
 	}
 	if !ok {
-		if a, ok := l.sys.Symbol(name); ok {
+		if a, _, ok := l.runtimeSymbol(name); ok {
 			return a, nil
 		}
 		msg := fmt.Sprintf("%s: undefined symbol: %s", what, name)
@@ -828,14 +888,18 @@ func (l *Loader) Addr(addr uint64) (AddrInfo, bool) {
 
 // Resolve names the module and offset of a guest address (for
 // sandbox.Config.Resolve in fault reports).
+// It does not take the loader's lock.
 func (l *Loader) Resolve(addr uint64) (string, uint64, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m := l.moduleAt(addr)
-	if m == nil {
+	p := l.spans.Load()
+	if p == nil {
 		return "", 0, false
 	}
-	return m.Object.Path, addr - m.Base, true
+	for _, s := range *p {
+		if addr >= s.start && addr < s.end {
+			return s.path, addr - s.base, true
+		}
+	}
+	return "", 0, false
 }
 
 // PhdrInfo is one loaded object as dl_iterate_phdr reports it.
@@ -843,8 +907,9 @@ type PhdrInfo struct {
 	Name     string // dlpi_name
 	Addr     uint64 // dlpi_addr (the load bias)
 	Segments []elfload.Segment
-	TLSModID int // dlpi_tls_modid (0 without TLS)
-	Refs     int // handles open on it
+	TLSModID int          // dlpi_tls_modid (0 without TLS)
+	TLS      *elfload.TLS // the PT_TLS segment (nil without)
+	Refs     int          // handles open on it
 }
 
 // Objects lists the loaded objects in load order (dl_iterate_phdr), and
@@ -853,7 +918,7 @@ func (l *Loader) Objects() (objs []PhdrInfo, adds, subs uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range l.order {
-		p := PhdrInfo{Name: m.Object.Path, Addr: m.Base, Segments: m.Object.Plan.Segments, Refs: m.refs}
+		p := PhdrInfo{Name: m.Object.Path, Addr: m.Base, Segments: m.Object.Plan.Segments, Refs: m.refs, TLS: m.Object.Plan.TLS}
 		if m.TLS != nil {
 			p.TLSModID = m.TLS.ID()
 		}

@@ -112,8 +112,8 @@ func (l *Loader) resolve(m *Module, table string, r elfload.Reloc, scope []*Obje
 		l.tracef("binding file %s [0] to (none): weak undefined symbol `%s' = 0", o.Path, b.Symbol)
 		return symRef{name: b.Symbol}, nil
 	case Unresolved:
-		if a, ok := l.sys.Symbol(b.Symbol); ok {
-			l.tracef("binding file %s [0] to %s [0]: normal symbol `%s'", o.Path, "libhalite-rt.so", b.Symbol)
+		if a, rt, ok := l.runtimeSymbol(b.Symbol); ok {
+			l.tracef("binding file %s [0] to %s [0]: normal symbol `%s'", o.Path, rt, b.Symbol)
 			return symRef{addr: a, name: b.Symbol}, nil
 		}
 		return symRef{}, fmt.Errorf("%s: %s", o.Path, b.Reason)
