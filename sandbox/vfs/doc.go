@@ -62,9 +62,11 @@
 //   - No mkdir, unlink, rename, symlink or link calls; O_CREAT through a
 //     dangling symlink fails with EEXIST (Linux creates the target).
 //   - O_PATH and O_TMPFILE opens are refused (EINVAL, EOPNOTSUPP).
-//   - lseek on a directory supports rewinding (SEEK_SET 0) and SEEK_SET to
-//     a d_off from getdents64 only; mount points listed after a host
-//     directory's own entries have d_off values from 1<<62 up.
+//   - lseek on a directory supports SEEK_SET to 0 or to a d_off from
+//     getdents64 only (and SEEK_CUR 0 on synthetic directories); mount
+//     points listed after a host directory's own entries have d_off
+//     values just above 1<<62 (a host cookie in that narrow range would
+//     be taken for one of them).
 //   - A directory descriptor is resolved again by its guest path when used
 //     as dirfd or by fchdir (not by the host descriptor), so a host-side
 //     rename of that directory is seen as Linux would not.

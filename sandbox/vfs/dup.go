@@ -122,7 +122,7 @@ func (v *FS) sysFcntl(s *sandbox.Sandbox, a *[6]uint64) int64 {
 	case unix.F_GETFL:
 		defer f.unref()
 		fl := f.acc | unix.O_LARGEFILE
-		if f.app {
+		if f.app.Load() {
 			fl |= unix.O_APPEND
 		}
 		if f.dir {
@@ -140,9 +140,7 @@ func (v *FS) sysFcntl(s *sandbox.Sandbox, a *[6]uint64) int64 {
 		if err := setAppend(f.fd, app); err != 0 {
 			return neg(err)
 		}
-		f.mu.Lock()
-		f.app = app
-		f.mu.Unlock()
+		f.app.Store(app)
 		return 0
 	default:
 		f.unref()

@@ -760,3 +760,46 @@ func TestInstallWrite(t *testing.T) {
 		t.Errorf("host sees %q", b)
 	}
 }
+
+// TestGuestGetdentsMountPoint: a mount point the host directory lacks is
+// listed after the host's entries, with the mounted root's inode, and
+// lseek to any d_off resumes after that entry.
+func TestGuestGetdentsMountPoint(t *testing.T) {
+	root, _, other := tree(t)
+	v, err := New(Config{Mounts: []Mount{{Host: root, Guest: "/data"}, {Host: other, Guest: "/data/zmnt"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	g := newGuest(t, v)
+	all := g.listDir("/data", 4096)
+	if d, ok := all["zmnt"]; !ok || d.ino != hostID(t, other).Ino || d.typ != unix.DT_DIR {
+		t.Fatalf("zmnt listed as %+v (%v)", d, ok)
+	}
+	// One entry per call, then resume from every d_off.
+	fd := uint64(g.sys(SysOpenat, fdcwd, g.str("/data"), unix.O_RDONLY|unix.O_DIRECTORY))
+	buf := g.alloc(64)
+	var seq []dirent
+	for i := 0; i < 100; i++ {
+		n := g.sys(SysGetdents64, fd, buf, 64)
+		if n <= 0 {
+			break
+		}
+		seq = append(seq, parseDirents(t, g.read(buf, int(n)))...)
+	}
+	if len(seq) != len(all) {
+		t.Fatalf("%d entries one by one, %d at once", len(seq), len(all))
+	}
+	for i := 0; i+1 < len(seq); i++ {
+		if r := g.sys(SysLseek, fd, uint64(seq[i].off), unix.SEEK_SET); r != seq[i].off {
+			t.Fatalf("lseek(%d) = %d", seq[i].off, r)
+		}
+		n := g.sys(SysGetdents64, fd, buf, 64)
+		if n <= 0 {
+			t.Fatalf("after lseek to %s's d_off: %d", seq[i].name, n)
+		}
+		if d := parseDirents(t, g.read(buf, int(n))); d[0].name != seq[i+1].name {
+			t.Errorf("after %s: %s, want %s", seq[i].name, d[0].name, seq[i+1].name)
+		}
+	}
+}

@@ -17,8 +17,8 @@ type file struct {
 	guest string
 	m     *mount
 	dir   bool
-	acc   int  // O_ACCMODE of the open
-	app   bool // O_APPEND
+	acc   int         // O_ACCMODE of the open
+	app   atomic.Bool // O_APPEND (F_SETFL may change it)
 	id    Identity
 
 	mu  sync.Mutex // serialises offset users (Linux's f_pos lock)
@@ -97,7 +97,8 @@ func (v *FS) openNode(n *node, flags int) (*file, unix.Errno) {
 		unix.Close(fd)
 		return nil, errno(err)
 	}
-	f := &file{fd: fd, guest: n.guest, m: n.m, acc: acc, app: flags&unix.O_APPEND != 0, id: Identity{st.Dev, st.Ino}}
+	f := &file{fd: fd, guest: n.guest, m: n.m, acc: acc, id: Identity{st.Dev, st.Ino}}
+	f.app.Store(flags&unix.O_APPEND != 0)
 	f.refs.Store(1)
 	return f, 0
 }

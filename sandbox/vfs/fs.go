@@ -97,6 +97,9 @@ type Config struct {
 	MaxFiles int
 }
 
+// MaxMounts bounds the mount table.
+const MaxMounts = 4096
+
 // DefaultMaxFiles is the default bound on open guest file descriptors.
 const DefaultMaxFiles = 1024
 
@@ -139,6 +142,9 @@ func New(cfg Config) (*FS, error) {
 	}
 	if v.maxFile <= 0 {
 		v.maxFile = DefaultMaxFiles
+	}
+	if len(cfg.Mounts) > MaxMounts {
+		return nil, fmt.Errorf("vfs: %d mounts, at most %d", len(cfg.Mounts), MaxMounts)
 	}
 	for _, m := range cfg.Mounts {
 		if err := v.addMount(m); err != nil {

@@ -31,6 +31,9 @@ func putDirent(b []byte, ino uint64, off int64, typ uint8, name string) int {
 // directory's own entries.
 const extraBase = 1 << 62
 
+// maxExtra bounds the entries listed after a host directory's own.
+const maxExtra = 1 << 20
+
 // idOf returns the identity of a canonical guest directory path.
 func (v *FS) idOf(guest string) uint64 {
 	n, e := v.resolve("/", guest, true)

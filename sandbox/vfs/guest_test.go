@@ -176,6 +176,7 @@ func decodeStat(b []byte) unix.Stat_t {
 
 type dirent struct {
 	ino  uint64
+	off  int64
 	typ  uint8
 	name string
 }
@@ -196,7 +197,7 @@ func parseDirents(t testing.TB, b []byte) []dirent {
 		} else {
 			t.Fatalf("dirent name without NUL")
 		}
-		ds = append(ds, dirent{binary.LittleEndian.Uint64(b), b[18], string(name)})
+		ds = append(ds, dirent{binary.LittleEndian.Uint64(b), int64(binary.LittleEndian.Uint64(b[8:])), b[18], string(name)})
 		b = b[rl:]
 	}
 	return ds

@@ -298,8 +298,8 @@ func (v *FS) create(base, p string, flags int, mode uint32) (*file, unix.Errno) 
 		unix.Close(fd)
 		return nil, errno(err)
 	}
-	f := &file{fd: fd, guest: join(n.guest, name), m: n.m, acc: flags & unix.O_ACCMODE,
-		app: flags&unix.O_APPEND != 0, id: Identity{st.Dev, st.Ino}}
+	f := &file{fd: fd, guest: join(n.guest, name), m: n.m, acc: flags & unix.O_ACCMODE, id: Identity{st.Dev, st.Ino}}
+	f.app.Store(flags&unix.O_APPEND != 0)
 	f.refs.Store(1)
 	return f, 0
 }
@@ -353,7 +353,7 @@ func writeFile(s *sandbox.Sandbox, f *file, buf, count uint64, off int64) (int64
 // writeBytes writes b at off (O_APPEND: at the end); it returns the count
 // and the offset after the written bytes.
 func writeBytes(f *file, b []byte, off int64) (int64, int64) {
-	if f.app {
+	if f.app.Load() {
 		k, err := unix.Write(f.fd, b)
 		if err != nil {
 			return neg(errno(err)), 0
@@ -505,6 +505,12 @@ func seekDir(f *file, off int64, whence int) int64 {
 		return int64(f.extra)
 	default:
 		return neg(unix.EINVAL)
+	}
+	if f.fd >= 0 && off > extraBase && off <= extraBase+maxExtra {
+		// Back into the mount points listed after the host's entries
+		// (host cookies are not expected in this narrow range).
+		f.hostDone, f.extra = true, int(min(off-extraBase, 1<<30))
+		return off
 	}
 	if f.fd >= 0 {
 		r, err := unix.Seek(f.fd, off, unix.SEEK_SET)
