@@ -35,6 +35,7 @@ func init() {
 		summary: "load a module and its dependencies into a fresh sandbox and call a function",
 		usage:   "[--mount HOST:GUEST[:rw]]... [--library-path P] [--trace] FILE.so [--call SYMBOL [INT ARGS...]]",
 		setup: func(fs *flag.FlagSet) {
+			mounts, libPath, trace = nil, "", false
 			fs.Var(&mounts, "mount", "mount the host directory HOST at the guest path GUEST (read-only unless :rw); with mounts, FILE.so and the library path are guest paths")
 			fs.StringVar(&libPath, "library-path", "", "colon-separated directories searched for dependencies (like LD_LIBRARY_PATH)")
 			fs.BoolVar(&trace, "trace", false, "print the loader's decisions (files searched and found, bindings) on stderr, like LD_DEBUG=files,bindings")
