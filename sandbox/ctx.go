@@ -309,6 +309,11 @@ func childMask() uint64 {
 
 var hasAVX = cpu.X86.HasAVX
 
+// cloneMask is the signal mask around clone (read by rawClone): everything
+// blocked, StopSignal included, except the synchronous signals, which are
+// never blocked (a fault with its signal blocked kills the process).
+var cloneMask = childMask() | 1<<(uint(StopSignal)-1)
+
 // hasFSGSBASE reports whether user code can execute wr{fs,gs}base (the
 // kernel enabled CR4.FSGSBASE): AT_HWCAP2 bit 1.
 func hasFSGSBASE() bool {

@@ -36,7 +36,8 @@
 //
 // Start clones a raw OS thread from assembly (CLONE_VM|FS|FILES|SIGHAND|
 // THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID) on a stack inside the
-// sandbox, with every signal blocked in the parent around clone. The child
+// sandbox, with every signal but the synchronous ones blocked in the parent
+// around clone (the child starts with that mask). The child
 // sets %gs to its trusted context (arch_prctl), installs its sigaltstack,
 // unblocks only SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS and
 // StopSignal, sets no_new_privs and a seccomp filter of its own (no TSYNC)

@@ -308,10 +308,12 @@ TEXT ·rawcodePtr(SB), NOSPLIT, $0-8
 
 // func rawClone(flags, stack, tidptr, tls, ctx, entry uintptr) int64
 //
-// Blocks every signal, clones, and restores the mask in the parent. The
-// child never returns: it jumps to entry with R12 = ctx.
+// Blocks every signal but the synchronous ones (cloneMask), clones, and
+// restores the mask in the parent. The child starts with that mask and
+// never returns: it jumps to entry with R12 = ctx.
 TEXT ·rawClone(SB), NOSPLIT, $32-56
-	MOVQ $-1, 0(SP)
+	MOVQ ·cloneMask(SB), AX
+	MOVQ AX, 0(SP)
 	MOVL $14, AX
 	MOVL $2, DI
 	LEAQ 0(SP), SI
