@@ -1,0 +1,124 @@
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"halite/sandbox"
+)
+
+var haliteReport = flag.Bool("halite-report", false, "run every scenario on the halite backend and log the table and diffs (failures are reported, not test failures)")
+
+// haliteBackend returns a Halite backend, skipping when gcc or the
+// sandbox is unavailable.
+func haliteBackend(t *testing.T) *Halite {
+	t.Helper()
+	if _, err := execLookPath("gcc"); err != nil {
+		t.Skip("gcc not installed")
+	}
+	s, err := sandbox.New(sandbox.Config{})
+	if err != nil {
+		t.Skipf("no sandbox on this machine: %v", err)
+	}
+	s.Close()
+	dir, err := DefaultCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Halite{CacheDir: dir}
+}
+
+// readPassing reads testdata/halite_passing.txt: the scenarios the halite
+// backend passes (one name a line, # comments). The list only grows.
+func readPassing(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/halite_passing.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		names = append(names, line)
+	}
+	return names
+}
+
+// TestHalitePassing runs the scenarios pinned in
+// testdata/halite_passing.txt on the halite backend: each must match
+// glibc's golden log (a regression test; the list must only grow). With
+// -halite-report it runs every scenario and logs the whole table.
+func TestHalitePassing(t *testing.T) {
+	all, err := Suite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*Scenario{}
+	for _, s := range all {
+		byName[s.Name] = s
+	}
+	var scs []*Scenario
+	if *haliteReport {
+		scs = all
+	} else {
+		for _, n := range readPassing(t) {
+			s := byName[n]
+			if s == nil {
+				t.Errorf("halite_passing.txt: no scenario %q", n)
+				continue
+			}
+			if s.Differs != "" {
+				t.Errorf("halite_passing.txt: %s is a deliberate difference, never a pass", n)
+			}
+			scs = append(scs, s)
+		}
+	}
+	if len(scs) == 0 {
+		t.Skip("no scenario pinned as passing on halite yet")
+	}
+	h := haliteBackend(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	rs := Check(ctx, h, scs, Golden, 0)
+	var table bytes.Buffer
+	passed, failed := WriteTable(&table, "halite", rs)
+	t.Logf("%d scenarios in %v", len(scs), time.Since(start).Round(time.Millisecond))
+	if *haliteReport {
+		t.Logf("\n%s", table.String())
+		var pass []string
+		for _, r := range rs {
+			switch r.Status {
+			case Pass:
+				pass = append(pass, r.Scenario.Name)
+			case Fail:
+				t.Logf("%s (-glibc +halite):\n%s", r.Scenario.Name, r.Diff)
+			case Error:
+				t.Logf("%s: error: %v", r.Scenario.Name, r.Err)
+			}
+		}
+		sort.Strings(pass)
+		t.Logf("passing:\n%s", strings.Join(pass, "\n"))
+		t.Logf("%d passed, %d failed", passed, failed)
+		return
+	}
+	for _, r := range rs {
+		switch r.Status {
+		case Fail:
+			t.Errorf("%s regressed on halite (-glibc +halite):\n%s", r.Scenario.Name, r.Diff)
+		case Error:
+			t.Errorf("%s regressed on halite: %v", r.Scenario.Name, r.Err)
+		}
+	}
+}
