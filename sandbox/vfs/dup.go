@@ -228,12 +228,7 @@ func gather(s *sandbox.Sandbox, iov []iovec, n uint64) ([]byte, unix.Errno) {
 }
 
 // preadv reads into a vector at off (off < 0: at and advancing f.off).
-func (v *FS) preadv(s *sandbox.Sandbox, a *[6]uint64, off int64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) preadv(s *sandbox.Sandbox, f *file, a *[6]uint64, off int64) int64 {
 	if f.dir {
 		return neg(unix.EISDIR)
 	}
@@ -266,12 +261,7 @@ func (v *FS) preadv(s *sandbox.Sandbox, a *[6]uint64, off int64) int64 {
 }
 
 // pwritev writes a vector at off (off < 0: at and advancing f.off).
-func (v *FS) pwritev(s *sandbox.Sandbox, a *[6]uint64, off int64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) pwritev(s *sandbox.Sandbox, f *file, a *[6]uint64, off int64) int64 {
 	iov, total, e := readIOV(s, a[1], a[2])
 	if e != 0 {
 		return neg(e)
@@ -296,20 +286,22 @@ func (v *FS) pwritev(s *sandbox.Sandbox, a *[6]uint64, off int64) int64 {
 	return r
 }
 
-func (v *FS) sysReadv(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.preadv(s, a, -1) }
+func (v *FS) sysReadv(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 { return v.preadv(s, f, a, -1) }
 
-func (v *FS) sysPreadv(s *sandbox.Sandbox, a *[6]uint64) int64 {
+func (v *FS) sysPreadv(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	if int64(a[3]) < 0 {
 		return neg(unix.EINVAL)
 	}
-	return v.preadv(s, a, int64(a[3]))
+	return v.preadv(s, f, a, int64(a[3]))
 }
 
-func (v *FS) sysWritev(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.pwritev(s, a, -1) }
+func (v *FS) sysWritev(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
+	return v.pwritev(s, f, a, -1)
+}
 
-func (v *FS) sysPwritev(s *sandbox.Sandbox, a *[6]uint64) int64 {
+func (v *FS) sysPwritev(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	if int64(a[3]) < 0 {
 		return neg(unix.EINVAL)
 	}
-	return v.pwritev(s, a, int64(a[3]))
+	return v.pwritev(s, f, a, int64(a[3]))
 }

@@ -50,26 +50,26 @@ const atFDCWD = unix.AT_FDCWD
 // start at 3; write (1) stays the sandbox's built-in for fds 1 and 2.
 func Install(s *sandbox.Sandbox, v *FS) {
 	for nr, h := range map[int]func(*sandbox.Sandbox, *[6]uint64) int64{
-		SysRead:       v.sysRead,
+		SysRead:       v.onFD(v.sysRead),
 		SysClose:      v.sysClose,
-		SysFstat:      v.sysFstat,
-		SysLseek:      v.sysLseek,
-		SysPread64:    v.sysPread64,
-		SysPwrite64:   v.sysPwrite64,
-		SysFsync:      v.sysFsync,
-		SysFdatasync:  v.sysFsync,
-		SysFtruncate:  v.sysFtruncate,
-		SysReadv:      v.sysReadv,
-		SysPreadv:     v.sysPreadv,
-		SysPwritev:    v.sysPwritev,
+		SysFstat:      v.onFD(v.sysFstat),
+		SysLseek:      v.onFD(v.sysLseek),
+		SysPread64:    v.onFD(v.sysPread64),
+		SysPwrite64:   v.onFD(v.sysPwrite64),
+		SysFsync:      v.onFD(v.sysFsync),
+		SysFdatasync:  v.onFD(v.sysFsync),
+		SysFtruncate:  v.onFD(v.sysFtruncate),
+		SysReadv:      v.onFD(v.sysReadv),
+		SysPreadv:     v.onFD(v.sysPreadv),
+		SysPwritev:    v.onFD(v.sysPwritev),
 		SysDup:        v.sysDup,
 		SysDup2:       func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.dupTo(a[0], a[1], 0, true) },
 		SysDup3:       func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.dupTo(a[0], a[1], int(int32(a[2])), false) },
 		SysFcntl:      v.sysFcntl,
 		SysGetcwd:     v.sysGetcwd,
 		SysChdir:      v.sysChdir,
-		SysFchdir:     v.sysFchdir,
-		SysGetdents64: v.sysGetdents64,
+		SysFchdir:     v.onFD(v.sysFchdir),
+		SysGetdents64: v.onFD(v.sysGetdents64),
 		SysOpenat:     v.sysOpenat,
 		SysNewfstatat: v.sysNewfstatat,
 		SysReadlinkat: v.sysReadlinkat,
@@ -94,7 +94,7 @@ func Install(s *sandbox.Sandbox, v *FS) {
 // installWritev registers writev (20): descriptors below 3 go to prev
 // (the built-in write) one segment at a time, EBADF without prev.
 func installWritev(s *sandbox.Sandbox, v *FS, prev sandbox.HostCallFunc) {
-	w := v.wrap(v.sysWritev)
+	w := v.wrap(v.onFD(v.sysWritev))
 	s.Handle(SysWritev, func(t *sandbox.Thread, a *[6]uint64) int64 {
 		if a[0] >= firstFD {
 			return w(t, a)
@@ -127,6 +127,19 @@ func installWritev(s *sandbox.Sandbox, v *FS, prev sandbox.HostCallFunc) {
 	})
 }
 
+// onFD adapts a handler of an open descriptor (the first argument): it
+// gets the file (EBADF if none) and holds a reference during the call.
+func (v *FS) onFD(h func(*sandbox.Sandbox, *file, *[6]uint64) int64) func(*sandbox.Sandbox, *[6]uint64) int64 {
+	return func(s *sandbox.Sandbox, a *[6]uint64) int64 {
+		f, e := v.get(a[0])
+		if e != 0 {
+			return neg(e)
+		}
+		defer f.unref()
+		return h(s, f, a)
+	}
+}
+
 func (v *FS) wrap(h func(*sandbox.Sandbox, *[6]uint64) int64) sandbox.HostCallFunc {
 	return func(t *sandbox.Thread, a *[6]uint64) int64 {
 		if !v.enter() {
@@ -140,7 +153,7 @@ func (v *FS) wrap(h func(*sandbox.Sandbox, *[6]uint64) int64) sandbox.HostCallFu
 // installWrite registers write (1): descriptors below 3 go to prev (the
 // sandbox's built-in), the others are VFS files.
 func installWrite(s *sandbox.Sandbox, v *FS, prev sandbox.HostCallFunc) {
-	w := v.wrap(v.sysWrite)
+	w := v.wrap(v.onFD(v.sysWrite))
 	s.Handle(SysWrite, func(t *sandbox.Thread, a *[6]uint64) int64 {
 		if a[0] < firstFD {
 			if prev == nil {
@@ -371,12 +384,7 @@ func writeBytes(f *file, b []byte, off int64) (int64, int64) {
 	return int64(k), off + int64(k)
 }
 
-func (v *FS) sysWrite(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) sysWrite(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r, end := writeFile(s, f, a[1], a[2], f.off)
@@ -386,12 +394,7 @@ func (v *FS) sysWrite(s *sandbox.Sandbox, a *[6]uint64) int64 {
 	return r
 }
 
-func (v *FS) sysPwrite64(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) sysPwrite64(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	if int64(a[3]) < 0 {
 		return neg(unix.EINVAL)
 	}
@@ -399,12 +402,7 @@ func (v *FS) sysPwrite64(s *sandbox.Sandbox, a *[6]uint64) int64 {
 	return r
 }
 
-func (v *FS) sysFtruncate(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) sysFtruncate(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	if f.dir || f.acc == unix.O_RDONLY {
 		return neg(unix.EINVAL)
 	}
@@ -414,24 +412,14 @@ func (v *FS) sysFtruncate(s *sandbox.Sandbox, a *[6]uint64) int64 {
 	return neg(errno(unix.Ftruncate(f.fd, int64(a[1]))))
 }
 
-func (v *FS) sysFsync(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) sysFsync(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	if f.fd < 0 {
 		return neg(unix.EINVAL)
 	}
 	return neg(errno(unix.Fsync(f.fd)))
 }
 
-func (v *FS) sysRead(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) sysRead(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r := readFile(s, f, a[1], a[2], f.off)
@@ -441,12 +429,7 @@ func (v *FS) sysRead(s *sandbox.Sandbox, a *[6]uint64) int64 {
 	return r
 }
 
-func (v *FS) sysPread64(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) sysPread64(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	if f.dir {
 		return neg(unix.EISDIR)
 	}
@@ -456,12 +439,7 @@ func (v *FS) sysPread64(s *sandbox.Sandbox, a *[6]uint64) int64 {
 	return readFile(s, f, a[1], a[2], int64(a[3]))
 }
 
-func (v *FS) sysLseek(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) sysLseek(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	off, whence := int64(a[1]), int(int32(a[2]))
@@ -524,12 +502,7 @@ func seekDir(f *file, off int64, whence int) int64 {
 	return off
 }
 
-func (v *FS) sysFstat(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) sysFstat(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	info, e := v.fileInfo(f)
 	if e != 0 {
 		return neg(e)
@@ -697,12 +670,7 @@ func (v *FS) sysChdir(s *sandbox.Sandbox, a *[6]uint64) int64 {
 	return neg(v.chdir(v.Getwd(), p))
 }
 
-func (v *FS) sysFchdir(s *sandbox.Sandbox, a *[6]uint64) int64 {
-	f, e := v.get(a[0])
-	if e != 0 {
-		return neg(e)
-	}
-	defer f.unref()
+func (v *FS) sysFchdir(s *sandbox.Sandbox, f *file, a *[6]uint64) int64 {
 	if !f.dir {
 		return neg(unix.ENOTDIR)
 	}
