@@ -55,7 +55,9 @@ type LoaderConfig struct {
 // through the sandbox's validate-and-map), relocates them, registers
 // their TLS with pthread, runs their constructors and destructors on
 // sandbox threads, and unloads them. Its methods are safe for concurrent
-// use; one mutex serialises opens and closes (constructors run under it).
+// use; one mutex serialises opens and closes; constructors run outside
+// it, and a concurrent open of an object whose constructors are running
+// waits for them.
 type Loader struct {
 	mu    sync.Mutex
 	s     *sandbox.Sandbox
@@ -109,6 +111,8 @@ type Module struct {
 	deps     []*Module // DT_NEEDED and relocation dependencies
 	inited   bool
 	deep     bool
+	// initDone is open while the module's constructors are running.
+	initDone chan struct{}
 }
 
 // Path is the path the module was opened by.
@@ -212,7 +216,12 @@ func (l *Loader) OpenFrom(caller uint64, name string, flags Flags) (*Module, err
 		return nil, &Error{Op: "dlopen", Msg: "dlopen(NULL) (the main program) is not supported: there is none"}
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	unlocked := false
+	defer func() {
+		if !unlocked {
+			l.mu.Unlock()
+		}
+	}()
 	if flags&RTLD_NOLOAD != 0 {
 		m := l.findLoaded(name)
 		if m == nil {
@@ -228,6 +237,16 @@ func (l *Loader) OpenFrom(caller uint64, name string, flags Flags) (*Module, err
 	}
 	m, err := l.open(req, name, flags)
 	if err != nil {
+		return nil, err
+	}
+	order := l.claimInits(m)
+	wait := l.pendingInits(m, caller, order)
+	unlocked = true
+	l.mu.Unlock()
+	for _, ch := range wait {
+		<-ch
+	}
+	if err := l.runInits(m, order); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -379,14 +398,63 @@ func (l *Loader) open(req *Object, name string, flags Flags) (*Module, error) {
 	// Constructors, dependencies first. A failing constructor leaves the
 	// objects loaded (glibc cannot undo a constructor either) and reports
 	// the error; the handle reference is dropped.
-	for _, m := range initOrder(rootMod) {
-		if err := l.runInit(m); err != nil {
-			rootMod.refs--
-			l.collect()
-			return nil, &Error{Op: "dlopen", Msg: err.Error(), Err: err}
+	return rootMod, nil
+}
+
+// claimInits marks root's objects whose constructors have not run as
+// being initialised by the caller, in constructor order (under mu).
+func (l *Loader) claimInits(root *Module) []*Module {
+	order := initOrder(root)
+	for _, m := range order {
+		m.inited = true
+		m.initDone = make(chan struct{})
+		l.inits = append(l.inits, m)
+	}
+	return order
+}
+
+// runInits runs the claimed constructors without the lock, so that a
+// constructor may call dlopen (which then does not wait for objects whose
+// constructors are running, like glibc's recursive dlopen). On failure
+// the remaining constructors are skipped and the handle is dropped.
+func (l *Loader) runInits(root *Module, order []*Module) error {
+	var err error
+	for i, m := range order {
+		if err == nil {
+			err = l.runInit(m)
+		}
+		l.mu.Lock()
+		close(order[i].initDone)
+		order[i].initDone = nil
+		l.mu.Unlock()
+	}
+	if err != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.mods[root.Object] == root && root.refs > 0 {
+			root.refs--
+		}
+		l.collect()
+		return &Error{Op: "dlopen", Msg: err.Error(), Err: err}
+	}
+	return nil
+}
+
+// pendingInits lists the channels of root's objects whose constructors
+// another open is running (under mu); a caller inside such an object (a
+// constructor calling dlopen) does not wait.
+func (l *Loader) pendingInits(root *Module, caller uint64, own []*Module) []chan struct{} {
+	if cm := l.moduleAt(caller); cm != nil && cm.initDone != nil {
+		return nil
+	}
+	var out []chan struct{}
+	for _, o := range root.local {
+		m := l.mods[o]
+		if m != nil && m.initDone != nil && !containsModule(own, m) {
+			out = append(out, m.initDone)
 		}
 	}
-	return rootMod, nil
+	return out
 }
 
 // searchList is o and its dependencies breadth first.
@@ -569,8 +637,6 @@ func initOrder(root *Module) []*Module {
 
 // runInit runs DT_INIT then the DT_INIT_ARRAY entries of m.
 func (l *Loader) runInit(m *Module) error {
-	m.inited = true
-	l.inits = append(l.inits, m)
 	d := m.Object.Dynamic()
 	if d.Init != 0 {
 		l.tracef("calling init: %s", m.Object.Path)
