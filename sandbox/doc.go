@@ -11,7 +11,7 @@
 // aligned base B (Base). Guest addresses in the API are absolute, in
 // [B, B+4 GiB). [B, B+64 KiB) is never mapped; [B+64 KiB, B+128 KiB) holds
 // the trampolines; Map, Unmap, Protect, Alloc and MapCode work inside
-// [B+128 KiB, B+4 GiB). Unmap puts PROT_NONE reservation back (the range is
+// [B+128 KiB, B+4 GiB). Unmap puts the PROT_NONE reservation back (the range is
 // never released to the host while the sandbox lives). Close stops every
 // thread and releases the whole reservation.
 //
