@@ -45,8 +45,39 @@
 // write them); $PLATFORM is "x86_64" and $LIB "lib/x86_64-linux-gnu", the
 // values of Debian 12's glibc.
 //
-// ldso never executes the files it inspects, never maps them and never
-// decodes instructions. Not done yet (partial, the sandbox half):
-// applying relocations, init/fini order, dlclose and reference counts,
-// TLS module layout.
+// The inspector (Namespace and the functions above) never executes the
+// files it inspects, never maps them and never decodes instructions.
+//
+// # The sandbox loader (load_*.go)
+//
+// Loader is the dynamic loader bound to one sandbox.Sandbox with pthread
+// installed: Open/OpenFrom (dlopen: RTLD_NOW, RTLD_LAZY treated as NOW,
+// RTLD_GLOBAL, RTLD_LOCAL, RTLD_NOLOAD, RTLD_NODELETE, RTLD_DEEPBIND),
+// Sym/SymVersion/SymDefault/SymNext/SymTLS (dlsym, dlvsym, RTLD_DEFAULT,
+// RTLD_NEXT, a thread's TLS symbol), Close (dlclose), Addr (dladdr),
+// Objects (dl_iterate_phdr), Call (run a sandboxed function on a pthread
+// thread). An open searches with the Namespace, checks versions, maps
+// every new object (its span reserved at once; data pages read+write with
+// bss zero; executable segments only through sandbox.MapCode, i.e.
+// validated, never writable; a page shared by code and data, a W+X
+// segment and DT_TEXTREL are refused), registers PT_TLS with pthread
+// (DF_STATIC_TLS objects get static TLS from the surplus), applies RELR,
+// RELATIVE, 64, PC32, 32, 32S, PC64, SIZE32/64, GLOB_DAT, JUMP_SLOT,
+// DTPMOD64, DTPOFF64, TPOFF64 and static-block TLSDESC with lookups over
+// the global scope then the root's search list (reversed with
+// DEEPBIND), runs IFUNC and IRELATIVE resolvers inside the sandbox after
+// the plain relocations, makes RELRO and read-only pages read-only, then
+// runs constructors (DT_INIT, DT_INIT_ARRAY; dependencies first) outside
+// its lock. References nothing defines bind to runtime objects (pthread's
+// __tls_get_addr, AddRuntime). A failure before the constructors undoes
+// everything (mappings, TLS ids, namespace objects, unique symbols).
+// Close drops a handle; objects no handle reaches through DT_NEEDED or
+// relocation dependencies, and not NODELETE (flag, DF_1_NODELETE or a
+// bound STB_GNU_UNIQUE), run their destructors (DT_FINI_ARRAY reversed,
+// DT_FINI; reverse constructor order) and are unmapped.
+//
+// Partial: TLSDESC for dynamic (non-static) TLS blocks is refused;
+// destructors run under the loader's lock (a destructor calling dlclose
+// deadlocks); a failing constructor leaves its objects loaded and drops
+// the handle; lazy binding is immediate binding; no dlmopen namespaces.
 package ldso
