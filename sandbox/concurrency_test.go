@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -80,12 +82,17 @@ func TestConcurrentCalls(t *testing.T) {
 	}
 }
 
-// TestSideBySideWithGC runs two sandboxes at once, each faulting and
-// computing in turn, while other goroutines churn the Go heap and force
-// collections. Meant for -race too.
+// TestSideBySideWithGC runs two sandboxes at once, computing and making
+// host calls, and a third one faulting, while other goroutines churn the
+// Go heap and force collections and the CPU profiler runs. Meant for
+// -race too.
 func TestSideBySideWithGC(t *testing.T) {
 	a := newTestSandbox(t, Config{}, "calls")
 	b := newTestSandbox(t, Config{}, "calls")
+	// The CPU profiler's SIGPROF too (raw threads block it).
+	if err := pprof.StartCPUProfile(io.Discard); err == nil {
+		defer pprof.StopCPUProfile()
+	}
 	// A time budget bounds the loops (not the calls: a call cut by a
 	// deadline would be a false failure on a loaded machine).
 	deadline := time.Now().Add(2 * time.Second)

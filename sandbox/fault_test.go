@@ -183,7 +183,30 @@ func TestForgedGS(t *testing.T) {
 }
 
 func TestGoNilPointerStillRecovers(t *testing.T) {
-	newTestSandbox(t, Config{}, "calls") // installs the front handler
+	s := newTestSandbox(t, Config{}, "calls") // installs the front handler
+	// Meanwhile a raw thread spins and others fault.
+	stk, _ := s.Alloc(64<<10, 0, ProtRead|ProtWrite)
+	ctx, cancel := context.WithCancel(context.Background())
+	spinner, err := s.Start(ctx, ThreadSpec{Entry: s.sym("spin"), StackTop: stk + 64<<10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		spinner.Wait()
+	}()
+	other := newTestSandbox(t, Config{}, "calls")
+	faulting := make(chan struct{})
+	go func() {
+		defer close(faulting)
+		for i := 0; i < 50; i++ {
+			if _, err := other.Call(context.Background(), other.sym("guardlow")); err == nil {
+				t.Error("no fault")
+				return
+			}
+		}
+	}()
+	defer func() { <-faulting }()
 	for i := 0; i < 100; i++ {
 		func() {
 			defer func() {
