@@ -64,7 +64,7 @@ typedef struct {
 struct dl_phdr_info {
 	unsigned long dlpi_addr;        /* load bias */
 	const char *dlpi_name;          /* path */
-	const halite_phdr *dlpi_phdr;   /* program headers (PT_LOAD only) */
+	const halite_phdr *dlpi_phdr;   /* program headers (PT_LOAD, PT_TLS) */
 	unsigned short dlpi_phnum;
 	unsigned long long dlpi_adds;   /* objects loaded so far */
 	unsigned long long dlpi_subs;   /* objects unloaded so far */
