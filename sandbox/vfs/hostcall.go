@@ -49,7 +49,26 @@ const atFDCWD = unix.AT_FDCWD
 // -errno results; see the package doc for the list). Guest descriptors
 // start at 3; write (1) stays the sandbox's built-in for fds 1 and 2.
 func Install(s *sandbox.Sandbox, v *FS) {
-	for nr, h := range map[int]func(*sandbox.Sandbox, *[6]uint64) int64{
+	for nr, h := range v.table() {
+		s.Handle(nr, v.wrap(h))
+	}
+	// write (1) is the sandbox's built-in for fds 1 and 2: serve it for
+	// VFS descriptors only when the built-in can be chained to. writev
+	// (20) passes fds 1 and 2 to the built-in write segment by segment.
+	var prev sandbox.HostCallFunc
+	if g, ok := any(s).(interface {
+		Handler(nr int) sandbox.HostCallFunc
+	}); ok {
+		prev = g.Handler(SysWrite)
+		installWrite(s, v, prev)
+	}
+	installWritev(s, v, prev)
+}
+
+// table returns the handlers Install registers, unwrapped (write and
+// writev, which chain to the sandbox's write, excepted).
+func (v *FS) table() map[int]func(*sandbox.Sandbox, *[6]uint64) int64 {
+	return map[int]func(*sandbox.Sandbox, *[6]uint64) int64{
 		SysRead:       v.onFD(v.sysRead),
 		SysClose:      v.sysClose,
 		SysFstat:      v.onFD(v.sysFstat),
@@ -75,20 +94,7 @@ func Install(s *sandbox.Sandbox, v *FS) {
 		SysReadlinkat: v.sysReadlinkat,
 		SysFaccessat:  func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.access(s, a, 0) },
 		SysFaccessat2: func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.access(s, a, a[3]) },
-	} {
-		s.Handle(nr, v.wrap(h))
 	}
-	// write (1) is the sandbox's built-in for fds 1 and 2: serve it for
-	// VFS descriptors only when the built-in can be chained to. writev
-	// (20) passes fds 1 and 2 to the built-in write segment by segment.
-	var prev sandbox.HostCallFunc
-	if g, ok := any(s).(interface {
-		Handler(nr int) sandbox.HostCallFunc
-	}); ok {
-		prev = g.Handler(SysWrite)
-		installWrite(s, v, prev)
-	}
-	installWritev(s, v, prev)
 }
 
 // installWritev registers writev (20): descriptors below 3 go to prev
@@ -140,6 +146,8 @@ func (v *FS) onFD(h func(*sandbox.Sandbox, *file, *[6]uint64) int64) func(*sandb
 	}
 }
 
+// wrap makes a sandbox handler that fails with EBADF once v is closed
+// and keeps Close waiting while it runs.
 func (v *FS) wrap(h func(*sandbox.Sandbox, *[6]uint64) int64) sandbox.HostCallFunc {
 	return func(t *sandbox.Thread, a *[6]uint64) int64 {
 		if !v.enter() {
