@@ -67,6 +67,10 @@
 //     points listed after a host directory's own entries have d_off
 //     values just above 1<<62 (a host cookie in that narrow range would
 //     be taken for one of them).
+//   - Host-side changes race with resolution as with Linux bind mounts: a
+//     directory that a host process moves out of a mount while a
+//     resolution is inside it is still searched (sandboxed code itself
+//     cannot make directories, symlinks or renames).
 //   - A directory descriptor is resolved again by its guest path when used
 //     as dirfd or by fchdir (not by the host descriptor), so a host-side
 //     rename of that directory is seen as Linux would not.
