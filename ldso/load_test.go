@@ -3,6 +3,7 @@ package ldso
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -518,5 +519,28 @@ func TestLoadConcurrentOpens(t *testing.T) {
 	wg.Wait()
 	if n := loadedCount(l); n != 0 {
 		t.Errorf("%d objects after balanced concurrent opens and closes", n)
+	}
+}
+
+// TestTrampolineMatchesSource rebuilds testdata/sandbox/trampoline.c and
+// compares its .text with the embedded trampolineCode.
+func TestTrampolineMatchesSource(t *testing.T) {
+	dir := t.TempDir()
+	p := buildModule(t, dir, "tramp.so", []string{"trampoline.c"})
+	f, err := elf.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sec := f.Section(".text")
+	if sec == nil {
+		t.Fatal("no .text")
+	}
+	text, err := sec.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(text, trampolineCode) {
+		t.Errorf("halite cc builds trampoline.c into\n% x\nbut trampolineCode is\n% x\n(regenerate it if halite cc changed)", text, trampolineCode)
 	}
 }
