@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/arch/x86/x86asm"
 )
@@ -22,54 +23,8 @@ func TestSequenceSweep(t *testing.T) {
 	if _, err := exec.LookPath("as"); err != nil {
 		t.Fatalf("GNU as is required: %v", err)
 	}
-	regs := []string{"rax", "rcx", "rsp", "rbp", "rsi", "rdi", "r11", "r15"}
-	r32 := map[string]string{"rax": "eax", "rcx": "ecx", "rsp": "esp", "rbp": "ebp", "rsi": "esi", "rdi": "edi", "r11": "r11d", "r15": "r15d"}
-	r16 := map[string]string{"rax": "ax", "rcx": "cx", "rsp": "sp", "rbp": "bp", "rsi": "si", "rdi": "di", "r11": "r11w", "r15": "r15w"}
-	var pool []string
-	for _, r := range regs {
-		e := r32[r]
-		pool = append(pool,
-			fmt.Sprintf("mov %%%s, %%%s", e, e),
-			fmt.Sprintf("mov %%%s, %%%s", r, r),
-			fmt.Sprintf("mov %%%s, %%%s", r16[r], r16[r]),
-			fmt.Sprintf("lea 8(%%rax), %%%s", e),
-			fmt.Sprintf("add $8, %%%s", e),
-			fmt.Sprintf("sub $8, %%%s", r),
-			fmt.Sprintf("and $-32, %%%s", e),
-			fmt.Sprintf("and $-32, %%%s", r),
-			fmt.Sprintf("and $-16, %%%s", e),
-			fmt.Sprintf("add %%r15, %%%s", r),
-			fmt.Sprintf("or %%r15, %%%s", r),
-			fmt.Sprintf("add %%%s, %%r15", r),
-			fmt.Sprintf("lea (%%%s,%%r15,1), %%%s", r, r),
-			fmt.Sprintf("lea (%%r15,%%%s,1), %%%s", r, r),
-			fmt.Sprintf("lea 0(%%%s,%%r15,1), %%%s", r, r),
-			fmt.Sprintf("jmp *%%%s", r),
-			fmt.Sprintf("call *%%%s", r),
-			fmt.Sprintf("mov (%%r15,%%%s,1), %%eax", r),
-			fmt.Sprintf("mov %%eax, (%%r15,%%%s,4)", r),
-			fmt.Sprintf("mov (%%%s), %%eax", r),
-			fmt.Sprintf("mov %%eax, 8(%%%s)", r),
-			fmt.Sprintf("pop %%%s", r),
-			fmt.Sprintf("push %%%s", r),
-			fmt.Sprintf("xchg %%%s, %%%s", e, e),
-			fmt.Sprintf("movzwl %%%s, %%%s", r16[r], e),
-		)
-	}
-	pool = append(pool, "mov %rsp, %rbp", "mov %rbp, %rsp", "and $-16, %rsp", "stos %eax, %es:(%rdi)",
-		"movsb %ds:(%rsi), %es:(%rdi)", "lods %ds:(%rsi), %al", "rep stosq %rax, %es:(%rdi)", "maskmovq %mm1, %mm2",
-		"mov %fs:0x0, %rax", "mov %fs:0x0, %rsp", "nop", "ret", "mov 8(%rsp), %rax", "mov %rax, -8(%rbp)",
-		"bsr %ecx, %eax", "bsf %ecx, %eax", "cmove %ecx, %eax", "cmpxchg %ecx, %eax", "xchg %ecx, %eax", "movd %xmm0, %eax",
-		"popcnt %ecx, %eax", "imul %ecx, %eax", "shl $3, %eax", "movsbl %cl, %eax", "mov %ax, %ax", "mov %al, %al", "cltq", "cwtl",
-		"xadd %ecx, %eax", "bswap %eax", "not %eax", "neg %eax", "bsr %esp, %esp", "cmove %ecx, %esp", "bswap %esp")
-	// %rsp cannot be an index register.
-	kept := pool[:0]
-	for _, l := range pool {
-		if !strings.Contains(l, ",%rsp,") {
-			kept = append(kept, l)
-		}
-	}
-	pool = kept
+	pool := seqPool()
+	r32 := seqR32
 	insns := assemblePool(t, pool)
 
 	var chunks, accepted, problems int
@@ -141,9 +96,68 @@ func TestSequenceSweep(t *testing.T) {
 	t.Logf("sequence sweep: %d pool instructions, %d chunks, %d accepted (nacl+halite), %d oracle problems", len(insns), chunks, accepted, problems)
 }
 
+// seqR32 maps the pool's 64-bit registers to their 32-bit names.
+var seqR32 = map[string]string{"rax": "eax", "rcx": "ecx", "rsp": "esp", "rbp": "ebp", "rsi": "esi", "rdi": "edi", "r11": "r11d", "r15": "r15d"}
+
+// seqPool returns the assembler lines of the sequence pool.
+func seqPool() []string {
+	regs := []string{"rax", "rcx", "rsp", "rbp", "rsi", "rdi", "r11", "r15"}
+	r32 := seqR32
+	r16 := map[string]string{"rax": "ax", "rcx": "cx", "rsp": "sp", "rbp": "bp", "rsi": "si", "rdi": "di", "r11": "r11w", "r15": "r15w"}
+	var pool []string
+	for _, r := range regs {
+		e := r32[r]
+		pool = append(pool,
+			fmt.Sprintf("mov %%%s, %%%s", e, e),
+			fmt.Sprintf("mov %%%s, %%%s", r, r),
+			fmt.Sprintf("mov %%%s, %%%s", r16[r], r16[r]),
+			fmt.Sprintf("lea 8(%%rax), %%%s", e),
+			fmt.Sprintf("add $8, %%%s", e),
+			fmt.Sprintf("sub $8, %%%s", r),
+			fmt.Sprintf("and $-32, %%%s", e),
+			fmt.Sprintf("and $-32, %%%s", r),
+			fmt.Sprintf("and $-16, %%%s", e),
+			fmt.Sprintf("add %%r15, %%%s", r),
+			fmt.Sprintf("or %%r15, %%%s", r),
+			fmt.Sprintf("add %%%s, %%r15", r),
+			fmt.Sprintf("lea (%%%s,%%r15,1), %%%s", r, r),
+			fmt.Sprintf("lea (%%r15,%%%s,1), %%%s", r, r),
+			fmt.Sprintf("lea 0(%%%s,%%r15,1), %%%s", r, r),
+			fmt.Sprintf("jmp *%%%s", r),
+			fmt.Sprintf("call *%%%s", r),
+			fmt.Sprintf("mov (%%r15,%%%s,1), %%eax", r),
+			fmt.Sprintf("mov %%eax, (%%r15,%%%s,4)", r),
+			fmt.Sprintf("mov (%%%s), %%eax", r),
+			fmt.Sprintf("mov %%eax, 8(%%%s)", r),
+			fmt.Sprintf("pop %%%s", r),
+			fmt.Sprintf("push %%%s", r),
+			fmt.Sprintf("xchg %%%s, %%%s", e, e),
+			fmt.Sprintf("movzwl %%%s, %%%s", r16[r], e),
+		)
+	}
+	pool = append(pool, "mov %rsp, %rbp", "mov %rbp, %rsp", "and $-16, %rsp", "stos %eax, %es:(%rdi)",
+		"movsb %ds:(%rsi), %es:(%rdi)", "lods %ds:(%rsi), %al", "rep stosq %rax, %es:(%rdi)", "maskmovq %mm1, %mm2",
+		"mov %fs:0x0, %rax", "mov %fs:0x0, %rsp", "nop", "ret", "mov 8(%rsp), %rax", "mov %rax, -8(%rbp)",
+		"bsr %ecx, %eax", "bsf %ecx, %eax", "cmove %ecx, %eax", "cmpxchg %ecx, %eax", "xchg %ecx, %eax", "movd %xmm0, %eax",
+		"popcnt %ecx, %eax", "imul %ecx, %eax", "shl $3, %eax", "movsbl %cl, %eax", "mov %ax, %ax", "mov %al, %al", "cltq", "cwtl",
+		"xadd %ecx, %eax", "bswap %eax", "not %eax", "neg %eax", "bsr %esp, %esp", "cmove %ecx, %esp", "bswap %esp",
+		// direct jumps with small displacements (targets depend on placement)
+		".byte 0xeb, 0x00", ".byte 0xeb, 0x01", ".byte 0xeb, 0x02", ".byte 0xeb, 0x03", ".byte 0xeb, 0x05",
+		".byte 0xeb, 0xfb", ".byte 0xeb, 0xf7", ".byte 0x74, 0xf4", ".byte 0xe8, 0, 0, 0, 0", ".byte 0xe9, 0xe0, 0xff, 0xff, 0xff")
+	// %rsp cannot be an index register.
+	kept := pool[:0]
+	for _, l := range pool {
+		if !strings.Contains(l, ",%rsp,") {
+			kept = append(kept, l)
+		}
+	}
+	pool = kept
+	return pool
+}
+
 // assemblePool assembles each line of src and returns the encodings, in
 // order (split with x86asm, whose lengths for these plain forms are exact).
-func assemblePool(t *testing.T, src []string) [][]byte {
+func assemblePool(t testing.TB, src []string) [][]byte {
 	t.Helper()
 	dir := t.TempDir()
 	s := filepath.Join(dir, "pool.s")
@@ -164,4 +178,39 @@ func assemblePool(t *testing.T, src []string) [][]byte {
 		t.Fatalf("pool: %d lines assembled to %d instructions", len(src), len(out))
 	}
 	return out
+}
+
+// FuzzValidatePool builds chunks from the sequence pool: each input byte
+// picks a pool instruction (0xff pads with nops to the bundle end), so the
+// fuzzer explores multi-instruction rules (restrictions, fix-ups, masked
+// jumps, string sandboxing) far faster than with raw bytes. The chunk is
+// checked like FuzzValidate's.
+func FuzzValidatePool(f *testing.F) {
+	if _, err := exec.LookPath("as"); err != nil {
+		f.Fatalf("GNU as is required: %v", err)
+	}
+	insns := assemblePool(f, seqPool())
+	f.Add([]byte{0, 1, 2})
+	f.Add([]byte{6, 9, 15, 0xff, 3})
+	f.Fuzz(func(t *testing.T, sel []byte) {
+		var code []byte
+		for _, b := range sel {
+			if len(code) >= maxPropChunk-32 {
+				break
+			}
+			if b == 0xff {
+				for len(code)%32 != 0 {
+					code = append(code, 0x90)
+				}
+				continue
+			}
+			code = append(code, insns[int(b)%len(insns)]...)
+		}
+		code = chunkFrom(code)
+		stop := watchdog(10*time.Second, func() []byte { return code })
+		defer stop()
+		for _, p := range checkChunk(code) {
+			t.Errorf("chunk %x: %s", code, p)
+		}
+	})
 }

@@ -170,7 +170,7 @@ func parseRuleHeader(file string, text []byte) (*ruleCase, error) {
 }
 
 // assemble runs GNU as on src and returns the .text bytes.
-func assemble(t *testing.T, src string) []byte {
+func assemble(t testing.TB, src string) []byte {
 	t.Helper()
 	obj := filepath.Join(t.TempDir(), "out.o")
 	out, err := exec.Command("as", "--64", "-o", obj, src).CombinedOutput()
