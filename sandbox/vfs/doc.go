@@ -40,7 +40,8 @@
 // fdatasync (75), ftruncate (77), getcwd (79), chdir (80), fchdir (81),
 // getdents64 (217), openat (257), newfstatat (262), readlinkat (267),
 // faccessat (269), dup3 (292), preadv (295), pwritev (296) and faccessat2
-// (439); write (1) for VFS descriptors once the sandbox lets the VFS chain
+// (439), and the older open (2), stat (4), lstat (6), access (21) and
+// readlink (89) as the *at calls from the current directory; write (1) for VFS descriptors once the sandbox lets the VFS chain
 // to its built-in write for fds 1 and 2 (a Handler(nr) getter, requested;
 // writev already passes fds 1 and 2 to it then). dup2/dup3 onto 0..2 fail
 // with EBADF (those numbers are the sandbox's). Writing (openat with

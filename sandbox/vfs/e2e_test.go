@@ -48,17 +48,17 @@ func TestGuestReadFile(t *testing.T) {
 		}
 	}
 	// Reading a directory fd: EISDIR.
-	fd := g.sys(SysOpenat, fdcwd, g.str("/data"), unix.O_RDONLY|unix.O_DIRECTORY)
+	fd := g.sys(SysOpenat, fdCWD, g.str("/data"), unix.O_RDONLY|unix.O_DIRECTORY)
 	if r := g.sys(SysRead, uint64(fd), buf, 8); e(r) != unix.EISDIR {
 		t.Errorf("read(dir) = %d", r)
 	}
-	if r := g.sys(SysOpenat, fdcwd, g.str("/data/a.txt"), unix.O_RDONLY|unix.O_DIRECTORY); e(r) != unix.ENOTDIR {
+	if r := g.sys(SysOpenat, fdCWD, g.str("/data/a.txt"), unix.O_RDONLY|unix.O_DIRECTORY); e(r) != unix.ENOTDIR {
 		t.Errorf("openat(file, O_DIRECTORY) = %d", r)
 	}
-	if r := g.sys(SysOpenat, fdcwd, g.str("/data/abs"), unix.O_RDONLY|unix.O_NOFOLLOW); e(r) != unix.ELOOP {
+	if r := g.sys(SysOpenat, fdCWD, g.str("/data/abs"), unix.O_RDONLY|unix.O_NOFOLLOW); e(r) != unix.ELOOP {
 		t.Errorf("openat(symlink, O_NOFOLLOW) = %d", r)
 	}
-	if r := g.sys(SysOpenat, fdcwd, g.str("/data/a.txt"), unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL); e(r) != unix.EEXIST {
+	if r := g.sys(SysOpenat, fdCWD, g.str("/data/a.txt"), unix.O_RDONLY|unix.O_CREAT|unix.O_EXCL); e(r) != unix.EEXIST {
 		t.Errorf("openat(existing, O_CREAT|O_EXCL) = %d", r)
 	}
 	// The built-in write still serves fd 1; VFS descriptors start at 3.
@@ -101,7 +101,7 @@ func TestGuestIdentity(t *testing.T) {
 	if r := g.sys(SysGetcwd, cwd, 5); e(r) != unix.ERANGE {
 		t.Errorf("getcwd(short) = %d", r)
 	}
-	subfd := g.sys(SysOpenat, fdcwd, g.str("/data/sub"), unix.O_RDONLY|unix.O_DIRECTORY)
+	subfd := g.sys(SysOpenat, fdCWD, g.str("/data/sub"), unix.O_RDONLY|unix.O_DIRECTORY)
 	if subfd < 0 {
 		t.Fatal(e(subfd))
 	}
@@ -184,7 +184,7 @@ func TestGuestIdentity(t *testing.T) {
 		}
 	}
 	// A file descriptor is not a directory.
-	ffd := g.sys(SysOpenat, fdcwd, g.str("/data/a.txt"), unix.O_RDONLY)
+	ffd := g.sys(SysOpenat, fdCWD, g.str("/data/a.txt"), unix.O_RDONLY)
 	if _, err := g.stat(int(ffd), "x", 0); err != unix.ENOTDIR {
 		t.Errorf("newfstatat(file fd, x) = %v", err)
 	}
@@ -229,16 +229,16 @@ func TestGuestGetdents(t *testing.T) {
 		t.Errorf("/ lists %+v", got)
 	}
 	// A too-small buffer is EINVAL; a non-directory ENOTDIR.
-	fd := g.sys(SysOpenat, fdcwd, g.str("/"), unix.O_RDONLY)
+	fd := g.sys(SysOpenat, fdCWD, g.str("/"), unix.O_RDONLY)
 	if r := g.sys(SysGetdents64, uint64(fd), g.alloc(8), 8); e(r) != unix.EINVAL {
 		t.Errorf("getdents64(8 bytes) = %d", r)
 	}
-	ffd := g.sys(SysOpenat, fdcwd, g.str("/data/a.txt"), unix.O_RDONLY)
+	ffd := g.sys(SysOpenat, fdCWD, g.str("/data/a.txt"), unix.O_RDONLY)
 	if r := g.sys(SysGetdents64, uint64(ffd), g.alloc(4096), 4096); e(r) != unix.ENOTDIR {
 		t.Errorf("getdents64(file) = %d", r)
 	}
 	// Rewind: lseek(dir, 0, SEEK_SET) lists again.
-	dfd := g.sys(SysOpenat, fdcwd, g.str("/data/sub"), unix.O_RDONLY|unix.O_DIRECTORY)
+	dfd := g.sys(SysOpenat, fdCWD, g.str("/data/sub"), unix.O_RDONLY|unix.O_DIRECTORY)
 	buf := g.alloc(4096)
 	n1 := g.sys(SysGetdents64, uint64(dfd), buf, 4096)
 	if n := g.sys(SysGetdents64, uint64(dfd), buf, 4096); n != 0 {
@@ -255,7 +255,7 @@ func TestGuestGetdents(t *testing.T) {
 func TestGuestSeekPreadReadlink(t *testing.T) {
 	v, _, _ := newFS(t)
 	g := newGuest(t, v)
-	fd := uint64(g.sys(SysOpenat, fdcwd, g.str("/data/a.txt"), unix.O_RDONLY|unix.O_CLOEXEC))
+	fd := uint64(g.sys(SysOpenat, fdCWD, g.str("/data/a.txt"), unix.O_RDONLY|unix.O_CLOEXEC))
 	buf := g.alloc(16)
 	for _, c := range []struct {
 		off    int64
@@ -284,10 +284,10 @@ func TestGuestSeekPreadReadlink(t *testing.T) {
 	if r := g.sys(SysLseek, fd, 0, unix.SEEK_CUR); r != 5 {
 		t.Errorf("pread64 moved the offset to %d", r)
 	}
-	if r := g.sys(SysReadlinkat, fdcwd, g.str("/data/sub/rel"), buf, 16); r != 8 || string(g.read(buf, 8)) != "../a.txt" {
+	if r := g.sys(SysReadlinkat, fdCWD, g.str("/data/sub/rel"), buf, 16); r != 8 || string(g.read(buf, 8)) != "../a.txt" {
 		t.Errorf("readlinkat = %d %q", r, g.read(buf, 8))
 	}
-	if r := g.sys(SysReadlinkat, fdcwd, g.str("/data/sub/rel"), buf, 3); r != 3 || string(g.read(buf, 3)) != "../" {
+	if r := g.sys(SysReadlinkat, fdCWD, g.str("/data/sub/rel"), buf, 3); r != 3 || string(g.read(buf, 3)) != "../" {
 		t.Errorf("readlinkat(truncated) = %d", r)
 	}
 	for _, c := range []struct {
@@ -297,7 +297,7 @@ func TestGuestSeekPreadReadlink(t *testing.T) {
 	}{
 		{"/data/a.txt", 16, unix.EINVAL}, {"/data/sub/rel", 0, unix.EINVAL}, {"/data/nope", 16, unix.ENOENT},
 	} {
-		if r := g.sys(SysReadlinkat, fdcwd, g.str(c.path), buf, c.size); e(r) != c.err {
+		if r := g.sys(SysReadlinkat, fdCWD, g.str(c.path), buf, c.size); e(r) != c.err {
 			t.Errorf("readlinkat(%q, %d) = %d, want %v", c.path, c.size, r, c.err)
 		}
 	}
@@ -329,7 +329,7 @@ func TestGuestReadOnly(t *testing.T) {
 		{"/rw/o.txt", unix.O_RDWR, 0},
 		{"/rw/o.txt", unix.O_RDONLY | unix.O_TMPFILE, unix.EOPNOTSUPP},
 	} {
-		r := g.sys(SysOpenat, fdcwd, g.str(c.path), uint64(c.flags), 0o644)
+		r := g.sys(SysOpenat, fdCWD, g.str(c.path), uint64(c.flags), 0o644)
 		if e(r) != c.err {
 			t.Errorf("openat(%q, %#x) = %d, want %v", c.path, c.flags, r, c.err)
 		}
@@ -355,14 +355,14 @@ func TestGuestReadOnly(t *testing.T) {
 		{"/ro/nope", unix.F_OK, unix.ENOENT},
 		{"/ro/a.txt", 8, unix.EINVAL},
 	} {
-		if r := g.sys(SysFaccessat, fdcwd, g.str(c.path), c.mode); e(r) != c.err {
+		if r := g.sys(SysFaccessat, fdCWD, g.str(c.path), c.mode); e(r) != c.err {
 			t.Errorf("faccessat(%q, %d) = %d, want %v", c.path, c.mode, r, c.err)
 		}
 	}
-	if r := g.sys(SysFaccessat2, fdcwd, g.str("/ro/loop1"), unix.F_OK, unix.AT_SYMLINK_NOFOLLOW); r != 0 {
+	if r := g.sys(SysFaccessat2, fdCWD, g.str("/ro/loop1"), unix.F_OK, unix.AT_SYMLINK_NOFOLLOW); r != 0 {
 		t.Errorf("faccessat2(link, NOFOLLOW) = %d", r)
 	}
-	if r := g.sys(SysFaccessat2, fdcwd, g.str("/ro/loop1"), unix.F_OK, 0); e(r) != unix.ELOOP {
+	if r := g.sys(SysFaccessat2, fdCWD, g.str("/ro/loop1"), unix.F_OK, 0); e(r) != unix.ELOOP {
 		t.Errorf("faccessat2(loop) = %d", r)
 	}
 }
@@ -375,27 +375,27 @@ func TestGuestFault(t *testing.T) {
 	unmapped := g.s.Base() + 0x8000
 	outside := g.s.Base() + 5<<30
 	path := g.str("/data/a.txt")
-	fd := uint64(g.sys(SysOpenat, fdcwd, path, unix.O_RDONLY))
-	dfd := uint64(g.sys(SysOpenat, fdcwd, g.str("/data"), unix.O_RDONLY))
+	fd := uint64(g.sys(SysOpenat, fdCWD, path, unix.O_RDONLY))
+	dfd := uint64(g.sys(SysOpenat, fdCWD, g.str("/data"), unix.O_RDONLY))
 	for _, c := range []struct {
 		name string
 		nr   int
 		args []uint64
 	}{
-		{"openat(NULL)", SysOpenat, []uint64{fdcwd, 0, 0}},
-		{"openat(unmapped)", SysOpenat, []uint64{fdcwd, unmapped, 0}},
-		{"openat(outside)", SysOpenat, []uint64{fdcwd, outside, 0}},
-		{"openat(-1)", SysOpenat, []uint64{fdcwd, ^uint64(0), 0}},
+		{"openat(NULL)", SysOpenat, []uint64{fdCWD, 0, 0}},
+		{"openat(unmapped)", SysOpenat, []uint64{fdCWD, unmapped, 0}},
+		{"openat(outside)", SysOpenat, []uint64{fdCWD, outside, 0}},
+		{"openat(-1)", SysOpenat, []uint64{fdCWD, ^uint64(0), 0}},
 		{"read(code)", SysRead, []uint64{fd, code, 4}},
 		{"read(outside)", SysRead, []uint64{fd, outside, 4}},
 		{"read(end of scratch)", SysRead, []uint64{fd, g.scratch + scratchSize - 2, 4}},
 		{"pread64(unmapped)", SysPread64, []uint64{fd, unmapped, 4, 0}},
 		{"fstat(code)", SysFstat, []uint64{fd, code}},
-		{"newfstatat(bad path)", SysNewfstatat, []uint64{fdcwd, unmapped, g.alloc(StatSize), 0}},
-		{"newfstatat(bad buf)", SysNewfstatat, []uint64{fdcwd, path, outside, 0}},
+		{"newfstatat(bad path)", SysNewfstatat, []uint64{fdCWD, unmapped, g.alloc(StatSize), 0}},
+		{"newfstatat(bad buf)", SysNewfstatat, []uint64{fdCWD, path, outside, 0}},
 		{"getdents64(code)", SysGetdents64, []uint64{dfd, code, 4096}},
-		{"readlinkat(bad buf)", SysReadlinkat, []uint64{fdcwd, g.str("/data/abs"), code, 16}},
-		{"faccessat(bad path)", SysFaccessat, []uint64{fdcwd, outside, 0}},
+		{"readlinkat(bad buf)", SysReadlinkat, []uint64{fdCWD, g.str("/data/abs"), code, 16}},
+		{"faccessat(bad path)", SysFaccessat, []uint64{fdCWD, outside, 0}},
 		{"chdir(bad path)", SysChdir, []uint64{unmapped}},
 		{"getcwd(code)", SysGetcwd, []uint64{code, 64}},
 	} {
@@ -408,7 +408,7 @@ func TestGuestFault(t *testing.T) {
 	if err := g.s.Write(end, []byte("/abc")); err != nil {
 		t.Fatal(err)
 	}
-	if r := g.sys(SysOpenat, fdcwd, end, 0); e(r) != unix.EFAULT {
+	if r := g.sys(SysOpenat, fdCWD, end, 0); e(r) != unix.EFAULT {
 		t.Errorf("openat(unterminated at end of memory) = %d", r)
 	}
 	// Failed reads do not move the offset.
@@ -432,17 +432,17 @@ func TestGuestEMFILE(t *testing.T) {
 	p := g.str("a.txt")
 	var fds []int64
 	for i := 0; i < 4; i++ {
-		fd := g.sys(SysOpenat, fdcwd, p, 0)
+		fd := g.sys(SysOpenat, fdCWD, p, 0)
 		if fd != int64(3+i) {
 			t.Fatalf("open %d = %d", i, fd)
 		}
 		fds = append(fds, fd)
 	}
-	if r := g.sys(SysOpenat, fdcwd, p, 0); e(r) != unix.EMFILE {
+	if r := g.sys(SysOpenat, fdCWD, p, 0); e(r) != unix.EMFILE {
 		t.Errorf("fifth open = %d, want EMFILE", r)
 	}
 	g.sys(SysClose, uint64(fds[1]))
-	if r := g.sys(SysOpenat, fdcwd, p, 0); r != fds[1] {
+	if r := g.sys(SysOpenat, fdCWD, p, 0); r != fds[1] {
 		t.Errorf("open after close = %d, want the lowest free %d", r, fds[1])
 	}
 	// Mounted at "/": ".." of the root is the root, host symlinks out
@@ -514,7 +514,7 @@ func TestGuestWrite(t *testing.T) {
 	})
 	msg := g.str("hello, file\n")
 	open := func(p string, flags int, mode uint64) int64 {
-		return g.sys(SysOpenat, fdcwd, g.str(p), uint64(flags), mode)
+		return g.sys(SysOpenat, fdCWD, g.str(p), uint64(flags), mode)
 	}
 	fd := open("/rw/new.txt", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, 0o640)
 	if fd < 3 {
@@ -633,7 +633,7 @@ func TestGuestDupVector(t *testing.T) {
 		std = append(std, g.read(a[1], int(a[2])))
 		return int64(a[2])
 	})
-	fd := uint64(g.sys(SysOpenat, fdcwd, g.str("/ro/a.txt"), unix.O_RDONLY))
+	fd := uint64(g.sys(SysOpenat, fdCWD, g.str("/ro/a.txt"), unix.O_RDONLY))
 	d := g.sys(SysDup, fd)
 	if d != 4 {
 		t.Fatalf("dup = %d", d)
@@ -683,7 +683,7 @@ func TestGuestDupVector(t *testing.T) {
 	// readv / preadv.
 	b1, b2 := g.alloc(2), g.alloc(8)
 	iov := g.putIOV([2]uint64{b1, 2}, [2]uint64{b2, 8})
-	rfd := uint64(g.sys(SysOpenat, fdcwd, g.str("/ro/a.txt"), unix.O_RDONLY))
+	rfd := uint64(g.sys(SysOpenat, fdCWD, g.str("/ro/a.txt"), unix.O_RDONLY))
 	if r := g.sys(SysReadv, rfd, iov, 2); r != 5 || string(g.read(b1, 2))+string(g.read(b2, 3)) != "alpha" {
 		t.Errorf("readv = %d", r)
 	}
@@ -707,7 +707,7 @@ func TestGuestDupVector(t *testing.T) {
 		}
 	}
 	// writev / pwritev on a rw mount, O_APPEND via F_SETFL.
-	wfd := uint64(g.sys(SysOpenat, fdcwd, g.str("/rw/v.txt"), unix.O_RDWR|unix.O_CREAT, 0o644))
+	wfd := uint64(g.sys(SysOpenat, fdCWD, g.str("/rw/v.txt"), unix.O_RDWR|unix.O_CREAT, 0o644))
 	h, w := g.str("hello, "), g.str("world")
 	wiov := g.putIOV([2]uint64{h, 7}, [2]uint64{w, 5})
 	if r := g.sys(SysWritev, wfd, wiov, 2); r != 12 {
@@ -748,7 +748,7 @@ func TestInstallWrite(t *testing.T) {
 	}); !ok {
 		t.Skip("sandbox.Sandbox has no Handler(nr) getter yet: write (1) stays the built-in only")
 	}
-	fd := uint64(g.sys(SysOpenat, fdcwd, g.str("/rw/w.txt"), unix.O_WRONLY|unix.O_CREAT, 0o644))
+	fd := uint64(g.sys(SysOpenat, fdCWD, g.str("/rw/w.txt"), unix.O_WRONLY|unix.O_CREAT, 0o644))
 	msg := g.str("data\n")
 	if r := g.sys(SysWrite, fd, msg, 5); r != 5 {
 		t.Errorf("write(vfs fd) = %d", r)
@@ -777,7 +777,7 @@ func TestGuestGetdentsMountPoint(t *testing.T) {
 		t.Fatalf("zmnt listed as %+v (%v)", d, ok)
 	}
 	// One entry per call, then resume from every d_off.
-	fd := uint64(g.sys(SysOpenat, fdcwd, g.str("/data"), unix.O_RDONLY|unix.O_DIRECTORY))
+	fd := uint64(g.sys(SysOpenat, fdCWD, g.str("/data"), unix.O_RDONLY|unix.O_DIRECTORY))
 	buf := g.alloc(64)
 	var seq []dirent
 	for i := 0; i < 100; i++ {
@@ -801,5 +801,42 @@ func TestGuestGetdentsMountPoint(t *testing.T) {
 		if d := parseDirents(t, g.read(buf, int(n))); d[0].name != seq[i+1].name {
 			t.Errorf("after %s: %s, want %s", seq[i].name, d[0].name, seq[i+1].name)
 		}
+	}
+}
+
+// TestGuestLegacyCalls: open, stat, lstat, access and readlink act as
+// their *at forms from the current directory.
+func TestGuestLegacyCalls(t *testing.T) {
+	v, root, _ := newFS(t)
+	g := newGuest(t, v)
+	if r := g.sys(SysChdir, g.str("/data/sub")); r != 0 {
+		t.Fatal(r)
+	}
+	want := hostID(t, filepath.Join(root, "a.txt"))
+	buf := g.alloc(StatSize)
+	if r := g.sys(SysStat, g.str("rel"), buf, 0xdead); r != 0 {
+		t.Fatalf("stat = %d", r)
+	}
+	if st := decodeStat(g.read(buf, StatSize)); (Identity{st.Dev, st.Ino}) != want {
+		t.Errorf("stat(rel) identity %d:%d, want %+v", st.Dev, st.Ino, want)
+	}
+	if r := g.sys(SysLstat, g.str("rel"), buf, 0xdead); r != 0 || decodeStat(g.read(buf, StatSize)).Mode&unix.S_IFMT != unix.S_IFLNK {
+		t.Errorf("lstat(rel) = %d", r)
+	}
+	fd := g.sys(SysOpen, g.str("../a.txt"), unix.O_RDONLY, 0)
+	if r := g.sys(SysRead, uint64(fd), buf, 16); r != 5 {
+		t.Errorf("open+read = %d, %d", fd, r)
+	}
+	if r := g.sys(SysOpen, g.str("b.txt"), unix.O_WRONLY, 0); e(r) != unix.EROFS {
+		t.Errorf("open(O_WRONLY) = %d", r)
+	}
+	if r := g.sys(SysAccess, g.str("b.txt"), unix.R_OK); r != 0 {
+		t.Errorf("access = %d", r)
+	}
+	if r := g.sys(SysAccess, g.str("nope"), unix.F_OK); e(r) != unix.ENOENT {
+		t.Errorf("access(nope) = %d", r)
+	}
+	if r := g.sys(SysReadlink, g.str("rel"), buf, 64); r != 8 || string(g.read(buf, 8)) != "../a.txt" {
+		t.Errorf("readlink = %d", r)
 	}
 }

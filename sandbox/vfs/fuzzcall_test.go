@@ -42,7 +42,8 @@ func FuzzHostCalls(f *testing.F) {
 	buf := scratch + 64<<10
 	nrs := []int{SysRead, SysClose, SysFstat, SysLseek, SysPread64, SysPwrite64, SysReadv, SysWritev, SysDup, SysDup2,
 		SysFcntl, SysFsync, SysFtruncate, SysGetcwd, SysChdir, SysFchdir, SysGetdents64, SysOpenat, SysNewfstatat,
-		SysReadlinkat, SysFaccessat, SysDup3, SysPreadv, SysPwritev, SysFaccessat2}
+		SysReadlinkat, SysFaccessat, SysDup3, SysPreadv, SysPwritev, SysFaccessat2, SysOpen, SysStat, SysLstat, SysAccess,
+		SysReadlink}
 	fdsBefore := countFDs(f)
 	f.Fuzz(func(t *testing.T, prog []byte) {
 		v, err := New(Config{Mounts: []Mount{{Host: root, Guest: "/data"}, {Host: other, Guest: "/lib/deep"}}, MaxFiles: 8})

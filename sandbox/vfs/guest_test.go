@@ -207,7 +207,7 @@ func parseDirents(t testing.TB, b []byte) []dirent {
 // count of bufSize bytes (the buffer is at most 64 KiB: the VFS clamps).
 func (g *guest) listDir(path string, bufSize int) map[string]dirent {
 	g.t.Helper()
-	fd := g.sys(SysOpenat, fdcwd, g.str(path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	fd := g.sys(SysOpenat, fdCWD, g.str(path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if fd < 0 {
 		g.t.Fatalf("openat(%q) = %v", path, unix.Errno(-fd))
 	}
@@ -233,6 +233,3 @@ func (g *guest) listDir(path string, bufSize int) map[string]dirent {
 		}
 	}
 }
-
-// fdcwd is AT_FDCWD as a register holds it.
-const fdcwd = ^uint64(99)

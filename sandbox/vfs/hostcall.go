@@ -31,6 +31,14 @@ const (
 	SysReadlinkat = 267
 	SysFaccessat  = 269
 	SysFaccessat2 = 439
+
+	// The pre-*at x86-64 calls (musl still uses them), answered as the
+	// *at call with AT_FDCWD.
+	SysOpen     = 2
+	SysStat     = 4
+	SysLstat    = 6
+	SysAccess   = 21
+	SysReadlink = 89
 )
 
 // Bounds on one host call's transfer (a larger count is clamped: the call
@@ -94,6 +102,29 @@ func (v *FS) table() map[int]func(*sandbox.Sandbox, *[6]uint64) int64 {
 		SysReadlinkat: v.sysReadlinkat,
 		SysFaccessat:  func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.access(s, a, 0) },
 		SysFaccessat2: func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.access(s, a, a[3]) },
+		SysOpen:       atCWD(v.sysOpenat),
+		SysStat:       statAtCWD(v.sysNewfstatat, 0),
+		SysLstat:      statAtCWD(v.sysNewfstatat, unix.AT_SYMLINK_NOFOLLOW),
+		SysAccess:     atCWD(func(s *sandbox.Sandbox, a *[6]uint64) int64 { return v.access(s, a, 0) }),
+		SysReadlink:   atCWD(v.sysReadlinkat),
+	}
+}
+
+// fdCWD is AT_FDCWD as a register holds it.
+const fdCWD = ^uint64(99)
+
+// atCWD turns an *at handler into its pre-*at form: the arguments move
+// up one place behind AT_FDCWD.
+func atCWD(h func(*sandbox.Sandbox, *[6]uint64) int64) func(*sandbox.Sandbox, *[6]uint64) int64 {
+	return func(s *sandbox.Sandbox, a *[6]uint64) int64 {
+		return h(s, &[6]uint64{fdCWD, a[0], a[1], a[2], a[3], a[4]})
+	}
+}
+
+// statAtCWD is atCWD for stat and lstat (path, buf): flags are fixed.
+func statAtCWD(h func(*sandbox.Sandbox, *[6]uint64) int64, flags uint64) func(*sandbox.Sandbox, *[6]uint64) int64 {
+	return func(s *sandbox.Sandbox, a *[6]uint64) int64 {
+		return h(s, &[6]uint64{fdCWD, a[0], a[1], flags})
 	}
 }
 
