@@ -156,3 +156,43 @@ func TestAPIBadPointers(t *testing.T) {
 		t.Errorf("output:\n%s\nwant a line starting %q and the dlclose line", out.String(), want)
 	}
 }
+
+// TestAPICallerObject: dlopen from sandboxed code searches the calling
+// object's RUNPATH ($ORIGIN), also from a constructor; dlerror is per
+// thread; dlsym(RTLD_NEXT) finds the definition after the caller's object.
+func TestAPICallerObject(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	buildAPIModule(t, sub, "libsub.so", "dep.c")
+	origin := buildAPIModule(t, dir, "origin.so", "origin.c", "-Wl,-rpath,$ORIGIN/sub")
+	n1 := buildAPIModule(t, dir, "next1.so", "next1.c")
+	n2 := buildAPIModule(t, dir, "next2.so", "next2.c")
+	var out syncBuffer
+	l, _ := newAPILoader(t, t.TempDir(), &out) // libsub.so is on no library path
+	m := mustOpen(t, l, origin, RTLD_NOW)
+	if got := callSym(t, l, m, "ctor_result"); got != 107 { // 2*3 + 101
+		t.Errorf("ctor_result() = %d, want 107 (the constructor's dlopen through $ORIGIN/sub)", int64(got))
+	}
+	if n := loadedCount(l); n != 2 {
+		t.Errorf("%d objects loaded, want origin.so and libsub.so", n)
+	}
+	if got := callSym(t, l, m, "make_error"); got != 1 {
+		t.Fatalf("make_error() = %d", got)
+	}
+	// Each loader call runs on a fresh thread: the error stayed with the
+	// thread that made it.
+	if got := callSym(t, l, m, "has_error"); got != 0 {
+		t.Errorf("a new thread sees another thread's dlerror")
+	}
+	h1 := mustOpen(t, l, n1, RTLD_NOW|RTLD_GLOBAL)
+	mustOpen(t, l, n2, RTLD_NOW|RTLD_GLOBAL)
+	if got := callSym(t, l, h1, "next_which"); got != 2 {
+		t.Errorf("next_which() = %d, want 2 (next2.so's which)", int64(got))
+	}
+	if got := callSym(t, l, h1, "which"); got != 1 {
+		t.Errorf("which() = %d, want 1", got)
+	}
+}
