@@ -729,8 +729,6 @@ func TestProperties(t *testing.T) {
 		n = 2000
 	}
 	var cur []byte
-	stop := watchdog(2*time.Minute, func() []byte { return cur })
-	defer stop()
 	failed := map[string]int{}
 	var accepted int
 	var unchecked []uncheckedChunk
@@ -739,6 +737,8 @@ func TestProperties(t *testing.T) {
 	defer func() { oracleSkipped = nil }()
 	for _, in := range propInputs(t, n) {
 		cur = chunkFrom(in)
+		c := cur
+		stop := watchdog(time.Minute, func() []byte { return c })
 		if vd := Code(cur, refBase, refOpts); vd.Valid() {
 			accepted++
 			sawSkip = false
@@ -748,6 +748,7 @@ func TestProperties(t *testing.T) {
 			}
 		}
 		probs := checkChunk(cur)
+		stop()
 		for _, p := range probs {
 			// Report each kind of problem a few times only.
 			kind := p
