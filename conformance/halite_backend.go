@@ -29,9 +29,10 @@ import (
 // worker loop in that module: they stay alive between operations, so their
 // TLS persists.
 //
-// Partial: modules calling dlopen/dlsym/dlerror themselves need the
-// in-sandbox dl* API (libhalite.so), which this backend does not provide
-// yet; constructors and destructors run on the loader's own call threads
+// Modules calling dlopen/dlsym/dlerror themselves get them from the
+// loader's in-sandbox dl* API (ldso.InstallAPI, libhalite.so).
+//
+// Partial: constructors and destructors run on the loader's own call threads
 // rather than on the thread that opens or closes; exit-time destructors
 // need a loader entry point that does not exist yet (see Exit).
 type Halite struct {
@@ -214,6 +215,9 @@ func newHaliteEnv(ctx context.Context, hostDir, rtDir, libPath string, log *Log)
 	e.l, err = ldso.NewLoader(e.s, e.sys, ldso.LoaderConfig{FS: ldsofs.New(e.v), Cwd: GuestDir, LibraryPath: libPath})
 	if err != nil {
 		return nil, fmt.Errorf("loader: %w", err)
+	}
+	if _, err := ldso.InstallAPI(e.l); err != nil { // dlopen, dlsym, dlerror for modules
+		return nil, fmt.Errorf("dl* API: %w", err)
 	}
 	e.s.Handle(CallConfLog, e.confLog)
 	e.s.Handle(CallConfNext, e.next)
