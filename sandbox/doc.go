@@ -129,5 +129,7 @@
 //     runtime relies on the validator refusing wrfsbase/wrgsbase (the kernel
 //     enables FSGSBASE for user code), since trampolines find the stub
 //     through %gs.
-//   - No virtual file system yet (only write to fds 1 and 2).
+//   - The virtual file system seen by sandboxed code is the subpackage
+//     sandbox/vfs, which registers its calls with Handle (and chains write
+//     for fds 1 and 2 to the built-in through Handler).
 package sandbox

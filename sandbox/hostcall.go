@@ -53,6 +53,20 @@ func (s *Sandbox) Handle(nr int, h HostCallFunc) {
 	s.handlers[nr].Store(&h)
 }
 
+// Handler returns the handler registered for call number nr (a built-in
+// or one given to Handle), or nil. It lets a layer that takes over a call
+// chain to what was there before (the VFS serves write for its own
+// descriptors and passes fds 1 and 2 on to the built-in).
+func (s *Sandbox) Handler(nr int) HostCallFunc {
+	if nr < 0 || nr >= NumCalls {
+		return nil
+	}
+	if h := s.handlers[nr].Load(); h != nil {
+		return *h
+	}
+	return nil
+}
+
 // TrampolineAddr returns the guest address sandboxed code calls for call
 // number nr (arguments as for a Linux syscall, the call clobbers rax, rcx
 // and r11 only).

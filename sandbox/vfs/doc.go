@@ -41,9 +41,9 @@
 // getdents64 (217), openat (257), newfstatat (262), readlinkat (267),
 // faccessat (269), dup3 (292), preadv (295), pwritev (296) and faccessat2
 // (439), and the older open (2), stat (4), lstat (6), access (21) and
-// readlink (89) as the *at calls from the current directory; write (1) for VFS descriptors once the sandbox lets the VFS chain
-// to its built-in write for fds 1 and 2 (a Handler(nr) getter, requested;
-// writev already passes fds 1 and 2 to it then). dup2/dup3 onto 0..2 fail
+// readlink (89) as the *at calls from the current directory; write (1)
+// for VFS descriptors, chained (through sandbox.Handler) to the sandbox's
+// built-in write for fds 1 and 2, as writev is. dup2/dup3 onto 0..2 fail
 // with EBADF (those numbers are the sandbox's). Writing (openat with
 // write access, O_CREAT, O_TRUNC, O_APPEND; write, pwrite64, ftruncate)
 // works on Writable mounts only; elsewhere it fails with EROFS. Created
@@ -58,8 +58,6 @@
 //
 // # Partial
 //
-//   - write (1) is registered only if the sandbox exposes Handler(nr)
-//     (not yet: until then sandboxed code writes VFS files with pwrite64).
 //   - No mkdir, unlink, rename, symlink or link calls; O_CREAT through a
 //     dangling symlink fails with EEXIST (Linux creates the target).
 //   - O_PATH and O_TMPFILE opens are refused (EINVAL, EOPNOTSUPP).
