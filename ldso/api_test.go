@@ -54,7 +54,7 @@ func (w *syncBuffer) String() string {
 
 // newAPILoader makes a sandbox with pthread, a VFS mounting dir at /m
 // (read-only), a loader over the host FS and the dl* API.
-func newAPILoader(t *testing.T, dir string, stdout *syncBuffer) (*Loader, *API) {
+func newAPILoader(t testing.TB, dir string, stdout *syncBuffer) (*Loader, *API) {
 	t.Helper()
 	s, err := sandbox.New(sandbox.Config{Stdout: stdout, Validate: validate.Options{Profile: validate.Halite, Features: validate.HostFeatures()}})
 	if err != nil {
