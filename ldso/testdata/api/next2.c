@@ -1,2 +1,2 @@
-/* RTLD_NEXT: the second definition of which(). */
+/* RTLD_NEXT: the second definition of which(), in next1.so's dependency. */
 long which(void) { return 2; }
