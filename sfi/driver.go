@@ -110,6 +110,9 @@ func Run(cfg Config, args []string) error {
 		}
 		defer os.RemoveAll(d.tmp)
 	}
+	if err := d.addHaliteInclude(); err != nil {
+		return err
+	}
 	return d.run()
 }
 
