@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -177,6 +179,9 @@ type haliteEnv struct {
 	byID    map[uint64]*worker
 	nextID  uint64
 	handles map[uint64]*ldso.Module
+
+	plugMu sync.Mutex
+	spans  map[uint64]uint64 // mapped module spans [start, end) at the last plug
 }
 
 // worker is a scenario thread: a sandbox thread in conf_worker's loop,
@@ -321,6 +326,54 @@ func (e *haliteEnv) thread(name string) (*worker, error) {
 	return w, nil
 }
 
+// plug reserves (maps inaccessible) the spans of modules unloaded since
+// the last call. The sandbox retires code unmapped while threads are alive
+// (the scenario threads always are) but its Alloc may still hand the range
+// out again, and the loader's MapCode there then fails; reserving the holes
+// keeps the loader's next modules elsewhere. (Reported in
+// /work/coord/sandbox-requests.md; objects unmapped by a failed open's
+// rollback are not seen here.)
+func (e *haliteEnv) plug() {
+	e.plugMu.Lock()
+	defer e.plugMu.Unlock()
+	objs, _, _ := e.l.Objects()
+	now := make(map[uint64]uint64, len(objs))
+	for _, o := range objs {
+		if len(o.Segments) == 0 {
+			continue
+		}
+		lo, hi := ^uint64(0), uint64(0)
+		for _, sg := range o.Segments {
+			lo = min(lo, sg.Vaddr&^4095)
+			hi = max(hi, (sg.Vaddr+sg.Memsz+4095)&^4095)
+		}
+		now[o.Addr+lo] = o.Addr + hi
+	}
+	for lo, hi := range e.spans {
+		if now[lo] != hi {
+			e.s.Map(lo, hi-lo, sandbox.ProtNone) // best effort: the range may be in use again
+		}
+	}
+	e.spans = now
+}
+
+var retiredRe = regexp.MustCompile(`map code \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)`)
+
+// retiredRange is the page range of the sandbox's "map code [LO, HI)"
+// message in msg.
+func retiredRange(msg string) (lo, hi uint64, ok bool) {
+	m := retiredRe.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, 0, false
+	}
+	a, err1 := strconv.ParseUint(m[1], 0, 64)
+	b, err2 := strconv.ParseUint(m[2], 0, 64)
+	if err1 != nil || err2 != nil || b <= a {
+		return 0, 0, false
+	}
+	return a &^ 4095, (b + 4095) &^ 4095, true
+}
+
 // StartThread starts a scenario thread in conf_worker's loop.
 func (e *haliteEnv) StartThread(name string) error {
 	e.mu.Lock()
@@ -412,10 +465,21 @@ func (e *haliteEnv) module(h uint64) *ldso.Module {
 // Open is dlopen from the main program; "" is the main program itself.
 func (e *haliteEnv) Open(thread, path string, flags int) (h uint64, err error) {
 	defer recoverLoader("dlopen", &err)
+	defer e.plug()
 	if path == "" {
 		return e.handle(e.main), nil
 	}
 	m, err := e.l.Open(path, ldso.Flags(flags))
+	for try := 0; err != nil && try < 32 && errors.Is(err, sandbox.ErrRetired); try++ {
+		// A module of a rolled-back open was unmapped (retired) and the
+		// loader was handed the range again; nothing of the failed open
+		// remains, so reserve the range and open again.
+		lo, hi, ok := retiredRange(err.Error())
+		if !ok || e.s.Map(lo, hi-lo, sandbox.ProtNone) != nil {
+			break
+		}
+		m, err = e.l.Open(path, ldso.Flags(flags))
+	}
 	if err != nil {
 		return 0, dlErr(err)
 	}
@@ -484,6 +548,7 @@ func (e *haliteEnv) Sym(thread string, scope Scope, h uint64, name, version stri
 // Close is dlclose.
 func (e *haliteEnv) Close(thread string, h uint64) (err error) {
 	defer recoverLoader("dlclose", &err)
+	defer e.plug()
 	m := e.module(h)
 	if m == nil {
 		return &DLError{Msg: "shared object not open"}
@@ -496,6 +561,7 @@ func (e *haliteEnv) Close(thread string, h uint64) (err error) {
 
 // Call calls addr on the thread.
 func (e *haliteEnv) Call(thread string, addr uint64) (int64, error) {
+	defer e.plug() // the function may have called dlclose
 	return e.run(thread, addr)
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -13,6 +14,8 @@ import (
 
 	"halite/sandbox"
 )
+
+var haliteRun = flag.String("halite-run", "", "only the scenarios matching this regular expression (TestHalitePassing)")
 
 var haliteReport = flag.Bool("halite-report", false, "run every scenario on the halite backend and log the table and diffs (failures are reported, not test failures)")
 
@@ -84,6 +87,19 @@ func TestHalitePassing(t *testing.T) {
 			scs = append(scs, s)
 		}
 	}
+	if *haliteRun != "" {
+		re, err := regexp.Compile(*haliteRun)
+		if err != nil {
+			t.Fatalf("-halite-run: %v", err)
+		}
+		var sub []*Scenario
+		for _, s := range scs {
+			if re.MatchString(s.Name) {
+				sub = append(sub, s)
+			}
+		}
+		scs = sub
+	}
 	if len(scs) == 0 {
 		t.Skip("no scenario pinned as passing on halite yet")
 	}
@@ -119,6 +135,25 @@ func TestHalitePassing(t *testing.T) {
 			t.Errorf("%s regressed on halite (-glibc +halite):\n%s", r.Scenario.Name, r.Diff)
 		case Error:
 			t.Errorf("%s regressed on halite: %v", r.Scenario.Name, r.Err)
+		}
+	}
+}
+
+func TestRetiredRange(t *testing.T) {
+	tests := []struct {
+		msg    string
+		lo, hi uint64
+		ok     bool
+	}{
+		{"./libb.so: code segment 1 (vaddr 0x1000, 81 bytes) refused: sandbox: map code [0x7f4b0013b000, 0x7f4b0013b051): range held code", 0x7f4b0013b000, 0x7f4b0013c000, true},
+		{"sandbox: map code [0x7f4b0013b010, 0x7f4b0013d000): x", 0x7f4b0013b000, 0x7f4b0013d000, true},
+		{"sandbox: map code [0x20, 0x10): backwards", 0, 0, false},
+		{"no range here", 0, 0, false},
+	}
+	for _, tc := range tests {
+		lo, hi, ok := retiredRange(tc.msg)
+		if lo != tc.lo || hi != tc.hi || ok != tc.ok {
+			t.Errorf("retiredRange(%q) = %#x, %#x, %v; want %#x, %#x, %v", tc.msg, lo, hi, ok, tc.lo, tc.hi, tc.ok)
 		}
 	}
 }
