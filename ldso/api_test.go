@@ -17,15 +17,15 @@ import (
 	"halite/validate"
 )
 
-// buildAPIModule builds testdata/api/SRC with halite cc into dir/OUT,
-// with halite.h on the include path.
+// buildAPIModule builds testdata/api/SRC with halite cc into dir/OUT
+// (halite cc puts halite.h on the include path).
 func buildAPIModule(t *testing.T, dir, out, src string, extra ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("gcc not installed")
 	}
 	path := filepath.Join(dir, out)
-	args := append([]string{"-O2", "-shared", "-fPIC", "-nostdlib", "-ffreestanding", "-fno-builtin", "-fno-tree-loop-distribute-patterns", "-I", filepath.Join("..", "sfi", "include"),
+	args := append([]string{"-O2", "-shared", "-fPIC", "-nostdlib", "-ffreestanding", "-fno-builtin", "-fno-tree-loop-distribute-patterns",
 		"-o", path, filepath.Join("testdata", "api", src)}, extra...)
 	var stderr bytes.Buffer
 	if err := sfi.Run(sfi.Config{Stderr: &stderr, Check: sfi.ValidatorChecker(), TempDir: t.TempDir()}, args); err != nil {

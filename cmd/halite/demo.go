@@ -89,11 +89,7 @@ func runDemo(stdout, stderr io.Writer, dir string) int {
 		}
 		dir = d
 	}
-	inc := filepath.Join(dir, "include")
-	if err := os.MkdirAll(inc, 0o755); err != nil {
-		return fail("%v", err)
-	}
-	if err := os.WriteFile(filepath.Join(inc, "halite.h"), sfi.HaliteHeader, 0o644); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail("%v", err)
 	}
 	srcs := ldso.DemoSources()
@@ -120,7 +116,7 @@ func runDemo(stdout, stderr io.Writer, dir string) int {
 		{lib, []string{filepath.Join(dir, "libgreet.c"), "-Wl,-soname,libgreet.so"}, "a library: TLS variable greet_count, a constructor"},
 		{ext, []string{filepath.Join(dir, "ext.c"), "-L" + dir, "-lgreet"}, "the extension module: DT_NEEDED libgreet.so"},
 	} {
-		args := append(append(append([]string{}, demoFlags...), "-I", inc, "-o", b.out), b.args...)
+		args := append(append(append([]string{}, demoFlags...), "-o", b.out), b.args...)
 		var cerr bytes.Buffer
 		tmp, err := os.MkdirTemp("", "halite-demo-")
 		if err != nil {
