@@ -32,8 +32,11 @@ import (
 // life. dlerror's string is per calling thread, in a page of its own freed
 // when the thread ends.
 //
-// Limits (partial): dlsym of a thread-local symbol fails (as Loader.Sym
-// does); dlpi_tls_data is always 0; dlpi_phdr holds the PT_LOAD and
+// dlsym(handle, name) of a thread-local symbol returns its address in the
+// calling thread (Loader.SymTLS), as glibc does.
+//
+// Limits (partial): a thread-local symbol is found only through a handle
+// (not RTLD_DEFAULT/RTLD_NEXT, nor dlvsym); dlpi_tls_data is always 0; dlpi_phdr holds the PT_LOAD and
 // PT_TLS headers rebuilt from the load plan (PT_TLS's p_offset is 0) (not the file's whole table);
 // dl_iterate_phdr does not hold a lock across the walk (an object loaded
 // or unloaded meanwhile may be skipped or seen twice); dlopen(NULL) fails
@@ -171,14 +174,19 @@ func (a *API) dlopen(t *sandbox.Thread, r *[6]uint64) int64 {
 }
 
 func (a *API) dlsym(t *sandbox.Thread, r *[6]uint64) int64 {
-	return a.sym(t, r[0], r[1], 0, r[2])
+	return a.sym(t, r[0], r[1], 0, r[2], r[3])
 }
 
 func (a *API) dlvsym(t *sandbox.Thread, r *[6]uint64) int64 {
-	return a.sym(t, r[0], r[1], r[2], r[3])
+	return a.sym(t, r[0], r[1], r[2], r[3], r[4])
 }
 
-func (a *API) sym(t *sandbox.Thread, h, nameAddr, verAddr, caller uint64) int64 {
+// sym is dlsym/dlvsym. tp is the caller's thread pointer as its stub read
+// it (%fs:0): it selects the thread whose block a thread-local symbol's
+// address is in. The guest can forge that word, but only to get the
+// address of another of its own threads' variable, which it could compute
+// anyway.
+func (a *API) sym(t *sandbox.Thread, h, nameAddr, verAddr, caller, tp uint64) int64 {
 	name, err := a.readName("dlsym", nameAddr)
 	if err != nil {
 		return a.fail(t, err)
@@ -204,6 +212,13 @@ func (a *API) sym(t *sandbox.Thread, h, nameAddr, verAddr, caller uint64) int64 
 			return a.fail(t, fmt.Errorf("dlsym: invalid handle %#x", h))
 		}
 		addr, err = a.l.SymVersion(m, name, version)
+		if err != nil && version == "" {
+			if pt := a.l.sys.Threads().ThreadByFS(tp); pt != nil {
+				if ta, terr := a.l.SymTLS(m, name, pt); terr == nil {
+					addr, err = ta, nil
+				}
+			}
+		}
 	}
 	if err != nil {
 		return a.fail(t, err)

@@ -180,6 +180,11 @@ func TestAPICallerObject(t *testing.T) {
 	if n := loadedCount(l); n != 2 {
 		t.Errorf("%d objects loaded, want origin.so and libsub.so", n)
 	}
+	for i := 0; i < 2; i++ { // each call runs on a fresh thread with a fresh block
+		if got := callSym(t, l, m, "tls_via_dlsym"); got != 79 {
+			t.Errorf("tls_via_dlsym() = %d, want 79", int64(got))
+		}
+	}
 	if got := callSym(t, l, m, "make_error"); got != 1 {
 		t.Fatalf("make_error() = %d", got)
 	}

@@ -18,3 +18,16 @@ long make_error(void) { return dlsym(RTLD_DEFAULT, "no_such_symbol") == 0; }
 
 /* 1 if the calling thread has a pending error. */
 long has_error(void) { return dlerror() != 0; }
+
+/* dlsym of a thread-local variable: its address in this thread. Returns
+ * the variable after two increments through two lookups (79 on a fresh
+ * thread), or a negative value. */
+long tls_via_dlsym(void) {
+	if (!h) return -1;
+	long *p = (long *)dlsym(h, "dep_tls");
+	if (!p) return -2;
+	++*p;
+	long *q = (long *)dlsym(h, "dep_tls");
+	if (q != p) return -3;
+	return ++*q;
+}

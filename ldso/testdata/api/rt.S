@@ -42,12 +42,14 @@ dlopen:
 	TAILCALL 1088
 	.size dlopen, .-dlopen
 
-# void *dlsym(void *handle, const char *name): rdx = the caller's return address
+# void *dlsym(void *handle, const char *name): rdx = the caller's return
+# address, r10 = its thread pointer (for a thread-local symbol's address)
 	.p2align 5
 	.globl dlsym
 	.type dlsym, @function
 dlsym:
 	mov (%rsp), %rdx
+	mov %fs:0, %r10
 	TAILCALL 1089
 	.size dlsym, .-dlsym
 
@@ -76,12 +78,13 @@ dladdr:
 	.size dladdr, .-dladdr
 
 # void *dlvsym(void *handle, const char *name, const char *version):
-# rcx = the caller's return address
+# r10 = the caller's return address, r8 = its thread pointer
 	.p2align 5
 	.globl dlvsym
 	.type dlvsym, @function
 dlvsym:
 	mov (%rsp), %r10
+	mov %fs:0, %r8
 	TAILCALL 1094
 	.size dlvsym, .-dlvsym
 
