@@ -36,7 +36,7 @@ import (
 // calling thread (Loader.SymTLS), as glibc does.
 //
 // Limits (partial): a thread-local symbol is found only through a handle
-// (not RTLD_DEFAULT/RTLD_NEXT, nor dlvsym); dlpi_tls_data is always 0; dlpi_phdr holds the PT_LOAD and
+// (not RTLD_DEFAULT/RTLD_NEXT, nor dlvsym); dlpi_phdr holds the PT_LOAD and
 // PT_TLS headers rebuilt from the load plan (PT_TLS's p_offset is 0) (not the file's whole table);
 // dl_iterate_phdr does not hold a lock across the walk (an object loaded
 // or unloaded meanwhile may be skipped or seen twice); dlopen(NULL) fails
@@ -344,7 +344,8 @@ func (a *API) runtimeAddr(addr uint64) (AddrInfo, bool) {
 }
 
 // iteratePhdr fills the 64-byte struct dl_phdr_info for loaded object
-// r[0] (load order) at r[1]: 1, or 0 past the last object, -EFAULT for a
+// r[0] (load order) at r[1], dlpi_tls_data for the thread whose thread
+// pointer is r[2] (0 if that thread has no block for the object yet): 1, or 0 past the last object, -EFAULT for a
 // bad pointer, -ENOMEM when the arena is full.
 func (a *API) iteratePhdr(t *sandbox.Thread, r *[6]uint64) int64 {
 	objs, adds, subs := a.l.Objects()
@@ -369,6 +370,7 @@ func (a *API) iteratePhdr(t *sandbox.Thread, r *[6]uint64) int64 {
 	binary.LittleEndian.PutUint64(b[32:], adds)
 	binary.LittleEndian.PutUint64(b[40:], subs)
 	binary.LittleEndian.PutUint64(b[48:], uint64(o.TLSModID))
+	binary.LittleEndian.PutUint64(b[56:], a.tlsData(r[0], r[2]))
 	if err := a.s.Write(r[1], b[:]); err != nil {
 		return -int64(unix.EFAULT)
 	}
@@ -411,4 +413,24 @@ func phdrs(o PhdrInfo) ([]byte, int) {
 		n++
 	}
 	return out, n
+}
+
+// tlsData is the block of the index-th loaded object in the thread whose
+// thread pointer is tp, or 0.
+func (a *API) tlsData(index, tp uint64) uint64 {
+	pt := a.l.sys.Threads().ThreadByFS(tp)
+	if pt == nil {
+		return 0
+	}
+	l := a.l
+	l.mu.Lock()
+	var mod *pthread.Module
+	if index < uint64(len(l.order)) {
+		mod = l.order[index].TLS
+	}
+	l.mu.Unlock()
+	if mod == nil {
+		return 0
+	}
+	return l.sys.TLS().Block(pt.TLSThread(), mod)
 }

@@ -122,7 +122,8 @@ halite_syscall:
 	.size halite_syscall, .-halite_syscall
 
 # int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
-# Loops over the loaded objects: host call 1093 (index, info) fills the
+# Loops over the loaded objects: host call 1093 (index, info, thread
+# pointer) fills the
 # 64-byte struct dl_phdr_info on this stack frame for object index and
 # returns 1, or 0 past the last object; the callback then runs here, in
 # the sandbox, with (info, 64, data). A non-zero callback result ends the
@@ -144,6 +145,7 @@ dl_iterate_phdr:
 2:
 	mov %ebx, %edi
 	mov %rsp, %rsi
+	mov %fs:0, %rdx
 	mov $(0x10000 + 32*1093), %r11d
 	MCALL
 	test %rax, %rax

@@ -22,6 +22,7 @@ static int count_cb(struct dl_phdr_info *info, __SIZE_TYPE__ size, void *data) {
 		int i, tls = 0;
 		for (i = 0; i < info->dlpi_phnum; i++) tls |= info->dlpi_phdr[i].p_type == 7;
 		if (!tls) return -2;
+		if (!info->dlpi_tls_data) return -3; /* this thread's block */
 	}
 	++*n;
 	return 0;
