@@ -119,9 +119,10 @@ func (a *API) setError(t *sandbox.Thread, msg string) {
 			<-t.Done()
 			a.mu.Lock()
 			delete(a.errs, t)
+			page := e.page
 			a.mu.Unlock()
-			if e.page != 0 {
-				a.s.Unmap(e.page, pageSize)
+			if page != 0 {
+				a.s.Unmap(page, pageSize)
 			}
 		}()
 	}
