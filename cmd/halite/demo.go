@@ -146,9 +146,19 @@ func runDemo(stdout, stderr io.Writer, dir string) int {
 			if !v.Verdict.Valid() {
 				status = fmt.Sprintf("INVALID (%d violations)", len(v.Verdict.Violations))
 			}
-			fmt.Fprintf(stdout, "   %-12s segment %d %s at %#x: %d bytes, %d instructions, %d bundles: %s\n",
+			fmt.Fprintf(stdout, "   %-15s segment %d %s at %#x: %d bytes, %d instructions, %d bundles: %s\n",
 				filepath.Base(path), v.Index, v.Segment.Prot, v.Segment.Vaddr, len(v.Code), v.Verdict.Instructions, v.Verdict.Bundles, status)
 		}
+	}
+
+	for _, rt := range []*pthread.RuntimeObject{ldso.APIRuntime(), pthread.Runtime()} {
+		v := validate.Code(rt.Code, 0, validate.Options{Profile: validate.Halite, Features: validate.HostFeatures()})
+		status := "valid"
+		if !v.Valid() {
+			status = fmt.Sprintf("INVALID (%d violations)", len(v.Violations))
+		}
+		fmt.Fprintf(stdout, "   %-15s runtime object (SFI assembly): %d bytes, %d instructions, %d bundles: %s\n",
+			rt.Name, len(rt.Code), v.Instructions, v.Bundles, status)
 	}
 
 	out := &lockedWriter{}

@@ -27,8 +27,9 @@ func TestDemo(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"== building with halite cc in " + dir + "/demo\n",
-		"   libgreet.so  segment 1 r-x at ",
-		"   ext.so       segment 1 r-x at ",
+		"   libgreet.so     segment 1 r-x at ",
+		"   ext.so          segment 1 r-x at ",
+		"   libhalite.so    runtime object (SFI assembly): ",
 		"   1. ext.so       base ",
 		"   2. libgreet.so  base ",
 		"TLS module 1 (8 bytes, 8 initialised)",
