@@ -111,6 +111,8 @@ type Module struct {
 	deps     []*Module // DT_NEEDED and relocation dependencies
 	inited   bool
 	deep     bool
+	// retiredStart/Size: the span a failed MapCode left (to re-reserve).
+	retiredStart, retiredSize uint64
 	// initDone is open while the module's constructors are running.
 	initDone chan struct{}
 }

@@ -2,6 +2,7 @@ package ldso
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 
 	"halite/elfload"
@@ -80,6 +81,22 @@ func pageTable(o *Object) ([]pageProt, error) {
 // (validate-and-map). Protections are set by protect after relocation.
 // On error nothing stays mapped.
 func (l *Loader) mapModule(m *Module) error {
+	// A span Alloc returns may hold code unmapped while threads were
+	// alive (sandbox.ErrRetired: no new code there until they are gone).
+	// Such a span is kept reserved, inaccessible, and another is tried.
+	for try := 0; ; try++ {
+		err := l.mapModuleOnce(m)
+		if err == nil || !errors.Is(err, sandbox.ErrRetired) || try == 8 {
+			return err
+		}
+		if m.retiredStart != 0 {
+			l.s.Map(m.retiredStart, m.retiredSize, sandbox.ProtNone)
+			m.retiredStart, m.retiredSize = 0, 0
+		}
+	}
+}
+
+func (l *Loader) mapModuleOnce(m *Module) error {
 	o := m.Object
 	p := o.Plan
 	if _, err := pageTable(o); err != nil {
@@ -133,6 +150,7 @@ func (l *Loader) mapModule(m *Module) error {
 			clear(code[at-at32+seg.Filesz:])
 		}
 		if err := l.s.MapCode(at32, code); err != nil {
+			m.retiredStart, m.retiredSize = m.Start, m.End-m.Start
 			l.unmap(m)
 			return fmt.Errorf("%s: code segment %d (vaddr %#x, %d bytes) refused: %w", o.Path, i, seg.Vaddr, seg.Memsz, err)
 		}
