@@ -16,6 +16,8 @@ import (
 	"halite/ldso"
 	"halite/pthread"
 	"halite/sandbox"
+	"halite/sandbox/vfs"
+	"halite/sandbox/vfs/ldsofs"
 	"halite/sfi"
 	"halite/validate"
 )
@@ -176,7 +178,18 @@ func runDemo(stdout, stderr io.Writer, dir string) int {
 		return fail("%v", err)
 	}
 	defer sys.Close()
-	l, err := ldso.NewLoader(s, sys, ldso.LoaderConfig{LibraryPath: dir, Cwd: dir, Trace: &trace})
+	// The sandbox sees the cache directory, read-only, at /demo; the loader
+	// finds the modules through the same VFS.
+	if err := os.WriteFile(filepath.Join(dir, "message.txt"), []byte("a file on the host, mounted read-only at /demo\n"), 0o644); err != nil {
+		return fail("%v", err)
+	}
+	v, err := vfs.New(vfs.Config{Mounts: []vfs.Mount{{Host: dir, Guest: demoGuestDir}}, Cwd: demoGuestDir})
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer v.Close()
+	vfs.Install(s, v)
+	l, err := ldso.NewLoader(s, sys, ldso.LoaderConfig{FS: ldsofs.New(v), LibraryPath: demoGuestDir, Cwd: demoGuestDir, Trace: &trace})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -184,12 +197,12 @@ func runDemo(stdout, stderr io.Writer, dir string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	h, err := l.Open(ext, ldso.RTLD_NOW)
+	h, err := l.Open(demoGuestDir+"/ext.so", ldso.RTLD_NOW)
 	if err != nil {
 		return fail("%v", err)
 	}
 	rt, rtAddr := api.RuntimeObject()
-	fmt.Fprintf(stdout, "\n== load order (dlopen(%q, RTLD_NOW) in a sandbox at %#x)\n", filepath.Base(ext), s.Base())
+	fmt.Fprintf(stdout, "\n== load order (dlopen(\"%s/ext.so\", RTLD_NOW) in a sandbox at %#x; %s mounted read-only at %s)\n", demoGuestDir, s.Base(), dir, demoGuestDir)
 	objs, _, _ := l.Objects()
 	for i, o := range objs {
 		tls := "no TLS"
@@ -209,22 +222,22 @@ func runDemo(stdout, stderr io.Writer, dir string) int {
 		if !strings.HasPrefix(line, "binding file ") {
 			continue
 		}
-		fmt.Fprintf(stdout, "   %s\n", shortenPaths(line, dir))
+		fmt.Fprintf(stdout, "   %s\n", shortenPaths(line, demoGuestDir))
 	}
 
 	addr, err := l.Sym(h, "ext_main")
 	if err != nil {
 		return fail("%v", err)
 	}
-	v, err := l.Call(addr)
+	ret, err := l.Call(addr)
 	if err != nil {
 		return fail("calling ext_main: %v", err)
 	}
 	fmt.Fprintln(stdout, "\n== the modules' output (constructor during dlopen, then ext_main() on a sandbox thread; written with halite_syscall(1, 1, buf, n))")
 	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
-		fmt.Fprintf(stdout, "   | %s\n", shortenPaths(line, dir))
+		fmt.Fprintf(stdout, "   | %s\n", shortenPaths(line, demoGuestDir))
 	}
-	fmt.Fprintf(stdout, "\n== ext_main() returned %d (greet_next() twice on a fresh thread: TLS greet_count starts at 40 per thread)\n", v)
+	fmt.Fprintf(stdout, "\n== ext_main() returned %d (greet_next() twice on a fresh thread: TLS greet_count starts at 40 per thread)\n", ret)
 	if err := l.Close(h); err != nil {
 		return fail("%v", err)
 	}
@@ -232,6 +245,9 @@ func runDemo(stdout, stderr io.Writer, dir string) int {
 	fmt.Fprintf(stdout, "== dlclose: %d objects loaded (%d loaded, %d unloaded in all)\n", len(objs), adds, subs)
 	return exitOK
 }
+
+// demoGuestDir is where the demo's build directory appears in the sandbox.
+const demoGuestDir = "/demo"
 
 // shortenPaths writes paths in dir as their base names.
 func shortenPaths(s, dir string) string {

@@ -37,6 +37,7 @@ func TestDemo(t *testing.T) {
 		"binding file libgreet.so [0] to libhalite.so [0]: normal symbol `halite_syscall'",
 		"   | libgreet: constructor ran\n   | ext: hello from inside the sandbox\n",
 		"   | ext: greet_next() = 41\n   | ext: greet_next() = 42\n   | ext: greet_count (TLS, this thread) = 42\n",
+		"   | ext: read from the VFS: a file on the host, mounted read-only at /demo\n",
 		"   | ext: dladdr(greet_next) -> greet_next in libgreet.so\n",
 		"   | ext: dlerror() after a failed dlsym: RTLD_DEFAULT: undefined symbol: no_such_function\n",
 		"== ext_main() returned 83 ",

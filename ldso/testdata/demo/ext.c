@@ -1,6 +1,6 @@
 /* ext: the demo's extension module. It needs libgreet.so (DT_NEEDED),
- * prints through it, bumps libgreet's thread-local counter and inspects
- * itself with dladdr and dlsym. */
+ * prints through it, bumps libgreet's thread-local counter, reads a file
+ * through the sandbox's VFS and inspects itself with dladdr and dlsym. */
 #include <halite.h>
 
 extern void greet_say(const char *s);
@@ -24,6 +24,17 @@ long ext_main(void) {
 	say_num("ext: greet_next() = ", a);
 	say_num("ext: greet_next() = ", b);
 	say_num("ext: greet_count (TLS, this thread) = ", greet_count);
+	char buf[96];
+	long fd = halite_syscall(257, -100, (long)"/demo/message.txt", 0, 0, 0, 0); /* openat, O_RDONLY */
+	if (fd >= 0) {
+		long n = halite_syscall(0, fd, (long)buf, sizeof buf - 1, 0, 0, 0); /* read */
+		halite_syscall(3, fd, 0, 0, 0, 0, 0);                                /* close */
+		buf[n > 0 ? n : 0] = 0;
+		greet_say("ext: read from the VFS: ");
+		greet_say(buf);
+	} else {
+		say_num("ext: openat(/demo/message.txt) failed: -", -fd);
+	}
 	Dl_info di;
 	if (dladdr((void *)greet_next, &di) && di.dli_sname) {
 		greet_say("ext: dladdr(greet_next) -> ");
