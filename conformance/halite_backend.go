@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 
+	"halite/elfload"
 	"halite/ldso"
 	"halite/pthread"
 	"halite/sandbox"
@@ -36,7 +38,8 @@ import (
 //
 // Partial: constructors and destructors run on the loader's own call threads
 // rather than on the thread that opens or closes; exit-time destructors
-// need a loader entry point that does not exist yet (see Exit).
+// are run by the backend itself (see Exit), without the dependencies
+// glibc records for relocations and dlsym.
 type Halite struct {
 	CacheDir string // DefaultCacheDir() if empty
 	GCC      string // the gcc halite cc drives, "gcc" if empty
@@ -164,15 +167,16 @@ func (h *Halite) Run(ctx context.Context, s *Scenario) ([]string, error) {
 // haliteEnv is one scenario's process: a sandbox, pthread, a loader and
 // the scenario threads.
 type haliteEnv struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	s      *sandbox.Sandbox
-	sys    *pthread.System
-	v      *vfs.FS
-	l      *ldso.Loader
-	log    *Log
-	main   *ldso.Module
-	worker uint64 // conf_worker
+	ctx     context.Context
+	cancel  context.CancelFunc
+	s       *sandbox.Sandbox
+	sys     *pthread.System
+	v       *vfs.FS
+	l       *ldso.Loader
+	log     *Log
+	hostDir string
+	main    *ldso.Module
+	worker  uint64 // conf_worker
 
 	mu      sync.Mutex
 	threads map[string]*worker // "" is the main thread
@@ -199,7 +203,7 @@ const workerStack = 1 << 20
 
 func newHaliteEnv(ctx context.Context, hostDir, rtDir, libPath string, log *Log) (env *haliteEnv, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	e := &haliteEnv{ctx: ctx, cancel: cancel, log: log, threads: map[string]*worker{}, byID: map[uint64]*worker{}, handles: map[uint64]*ldso.Module{}}
+	e := &haliteEnv{ctx: ctx, cancel: cancel, log: log, hostDir: hostDir, threads: map[string]*worker{}, byID: map[uint64]*worker{}, handles: map[uint64]*ldso.Module{}}
 	defer func() {
 		if err != nil {
 			e.close()
@@ -571,11 +575,7 @@ func (e *haliteEnv) Read(thread string, addr uint64) (int64, error) {
 	if err := e.s.Read(addr, b[:]); err != nil {
 		return 0, err
 	}
-	var v uint64
-	for i := 7; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
-	}
-	return int64(v), nil
+	return int64(le64(b[:])), nil
 }
 
 // Write stores the long v at addr.
@@ -583,11 +583,18 @@ func (e *haliteEnv) Write(thread string, addr uint64, v int64) error {
 	return e.s.Write(addr, le64bytes(uint64(v)))
 }
 
-// Exit ends the process: the scenario threads' loops end. Exit-time
-// destructors need a loader entry point running every remaining
-// destructor in _dl_fini order without unloading (requested in
-// /work/coord/loader-requests.md); until it exists, none run here.
+// Exit ends the process as exit(0) does: the destructors of every object
+// still loaded run on the main thread in glibc's _dl_fini order (see
+// finiOrder), then the scenario threads end. If the loader has an Exit
+// entry point of its own it is used instead.
 func (e *haliteEnv) Exit() error {
+	if x, ok := any(e.l).(interface{ Exit() error }); ok {
+		if err := x.Exit(); err != nil {
+			return dlErr(err)
+		}
+	} else if err := e.runExitFini(); err != nil {
+		return err
+	}
 	e.mu.Lock()
 	names := make([]string, 0, len(e.threads))
 	for n := range e.threads {
@@ -599,7 +606,130 @@ func (e *haliteEnv) Exit() error {
 			return err
 		}
 	}
-	return exitDestructors(e.l)
+	return nil
+}
+
+// finiObject is one loaded object as _dl_fini sees it.
+type finiObject struct {
+	name   string
+	soname string
+	bias   uint64
+	dyn    *elfload.Dynamic
+	deps   []int // direct DT_NEEDED dependencies (indexes), in order
+}
+
+// hostPath maps a guest path of the scenario directory to the host.
+func (e *haliteEnv) hostPath(guest string) (string, bool) {
+	if !path.IsAbs(guest) {
+		guest = path.Join(GuestDir, guest)
+	}
+	guest = path.Clean(guest)
+	if guest == GuestDir || !strings.HasPrefix(guest, GuestDir+"/") {
+		return "", false
+	}
+	return filepath.Join(e.hostDir, filepath.FromSlash(strings.TrimPrefix(guest, GuestDir+"/"))), true
+}
+
+// runExitFini runs the exit-time destructors (DT_FINI_ARRAY in reverse,
+// then DT_FINI) of every loaded object of the scenario directory, in
+// finiOrder. The dynamic sections are read from the files the objects
+// were loaded from; the arrays' relocated contents from sandbox memory.
+func (e *haliteEnv) runExitFini() error {
+	objs, _, _ := e.l.Objects()
+	var fo []finiObject
+	for _, o := range objs {
+		hp, ok := e.hostPath(o.Name)
+		if !ok {
+			continue // the runtime module (the main program): no destructors
+		}
+		f, err := elfload.Open(hp)
+		if err != nil {
+			return fmt.Errorf("exit: %s: %w", o.Name, err)
+		}
+		d := f.Dynamic
+		f.Close()
+		if d == nil {
+			continue
+		}
+		fo = append(fo, finiObject{name: o.Name, soname: d.Soname, bias: o.Addr, dyn: d})
+	}
+	for i := range fo {
+		for _, n := range fo[i].dyn.Needed {
+			for j := range fo {
+				if j != i && (fo[j].soname == n || path.Base(fo[j].name) == n) {
+					fo[i].deps = append(fo[i].deps, j)
+					break
+				}
+			}
+		}
+	}
+	for _, i := range finiOrder(fo) {
+		o := fo[i]
+		var fns []uint64
+		if r := o.dyn.FiniArray; r.End > r.Start {
+			n := (r.End - r.Start) / 8
+			if n > 1<<16 {
+				return fmt.Errorf("exit: %s: DT_FINI_ARRAY of %d entries", o.name, n)
+			}
+			buf := make([]byte, 8*n)
+			if err := e.s.Read(o.bias+r.Start, buf); err != nil {
+				return fmt.Errorf("exit: %s: DT_FINI_ARRAY: %w", o.name, err)
+			}
+			for k := int(n) - 1; k >= 0; k-- {
+				if a := le64(buf[8*k:]); a != 0 && a != ^uint64(0) {
+					fns = append(fns, a)
+				}
+			}
+		}
+		if o.dyn.Fini != 0 {
+			fns = append(fns, o.bias+o.dyn.Fini)
+		}
+		for _, a := range fns {
+			if _, err := e.run("", a); err != nil {
+				return fmt.Errorf("exit: destructor of %s: %w", o.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func le64(b []byte) uint64 {
+	var v uint64
+	for i := 7; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v
+}
+
+// finiOrder is the order glibc's _dl_fini runs destructors in
+// (_dl_sort_maps, depth-first): a depth-first walk over the objects in
+// reverse load order, each object placed before everything reached from
+// its dependencies (reverse postorder), so dependents come first.
+// Dependencies created by relocations or dlsym (glibc's l_reldeps) are not
+// known here.
+func finiOrder(fo []finiObject) []int {
+	visited := make([]bool, len(fo))
+	rpo := make([]int, len(fo))
+	head := len(fo)
+	var dfs func(i, depth int)
+	dfs = func(i, depth int) {
+		visited[i] = true
+		if depth < len(fo) {
+			for _, d := range fo[i].deps {
+				if !visited[d] {
+					dfs(d, depth+1)
+				}
+			}
+		}
+		head--
+		rpo[head] = i
+	}
+	for i := len(fo) - 1; i >= 0; i-- {
+		if !visited[i] {
+			dfs(i, 0)
+		}
+	}
+	return rpo[head:]
 }
 
 // recoverLoader turns a panic of the loader into an error of the backend
@@ -608,13 +738,4 @@ func recoverLoader(what string, err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("%s: the loader panicked: %v", what, r)
 	}
-}
-
-// exitDestructors runs the loader's exit-time destructors if the loader
-// has that entry point (Exit() error); otherwise none run.
-func exitDestructors(l *ldso.Loader) error {
-	if x, ok := any(l).(interface{ Exit() error }); ok {
-		return dlErr(x.Exit())
-	}
-	return nil
 }
