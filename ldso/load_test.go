@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"halite/pthread"
 	"halite/sandbox"
@@ -542,5 +543,39 @@ func TestTrampolineMatchesSource(t *testing.T) {
 	}
 	if !bytes.Equal(text, trampolineCode) {
 		t.Errorf("halite cc builds trampoline.c into\n% x\nbut trampolineCode is\n% x\n(regenerate it if halite cc changed)", text, trampolineCode)
+	}
+}
+
+// TestLoadConstructorDlopens: a constructor calls dlopen through the
+// in-sandbox API while its own open is in progress (constructors run
+// outside the loader's lock), and the object it opens is initialised.
+func TestLoadConstructorDlopens(t *testing.T) {
+	dir := t.TempDir()
+	buildModule(t, dir, "libctor_dep.so", []string{"ctor_dep.c"})
+	p := buildModule(t, dir, "ctor_dlopen.so", []string{"ctor_dlopen.c"})
+	l := newTestLoader(t, dir, nil)
+	if _, err := InstallAPI(l); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var m *Module
+	var err error
+	go func() {
+		defer close(done)
+		m, err = l.Open(p, RTLD_NOW)
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Open of a module whose constructor calls dlopen did not return (deadlock?)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := callSym(t, l, m, "get_ctor_result"); got != 42 {
+		t.Errorf("the constructor's dlopen/dlsym/call gave %d, want 42", int64(got))
+	}
+	if n := loadedCount(l); n != 2 {
+		t.Errorf("%d objects loaded, want 2", n)
 	}
 }

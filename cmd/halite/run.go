@@ -155,6 +155,10 @@ func runRun(e *env, args []string, opt runOptions) int {
 		return fail(err)
 	}
 	loaderPtr.Store(loader)
+	// libhalite.so: dlopen, dlsym, ..., halite_syscall for the modules.
+	if _, err := ldso.InstallAPI(loader); err != nil {
+		return fail(err)
+	}
 	if !strings.Contains(file, "/") {
 		file = "./" + file // a file, not a library name to search for
 	}
