@@ -3,6 +3,7 @@ package ldso
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,5 +202,44 @@ func TestAPICallerObject(t *testing.T) {
 	}
 	if got := callSym(t, l, h1, "which"); got != 1 {
 		t.Errorf("which() = %d, want 1", got)
+	}
+}
+
+// TestAPIConcurrent: sandbox threads dlopen, dlsym, call and dlclose the
+// same module at once; every step succeeds and nothing stays loaded.
+func TestAPIConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	dep := buildAPIModule(t, dir, "dep.so", "dep.c")
+	user := buildAPIModule(t, dir, "libuser.so", "user.c")
+	var out syncBuffer
+	l, _ := newAPILoader(t, dir, &out)
+	m := mustOpen(t, l, user, RTLD_NOW)
+	args := guestStrings(t, l.Sandbox(), dep)
+	addr, err := l.Sym(m, "cycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := l.Call(addr, args[0], 25)
+			if err == nil && v != 0 {
+				err = fmt.Errorf("cycle: %d failed steps", v)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := loadedCount(l); n != 1 {
+		t.Errorf("%d objects loaded after the cycles, want 1", n)
 	}
 }

@@ -77,3 +77,17 @@ long bad_pointers(void) {
 	if (dlclose((void *)12345)) put("dlclose of a junk handle failed\n"); else bad++;
 	return bad;
 }
+
+/* dlopen, dlsym, call, dlclose n times (run on several threads at once);
+ * returns the number of failed steps. */
+long cycle(const char *dep, long n) {
+	long bad = 0;
+	for (long i = 0; i < n; i++) {
+		void *h = dlopen(dep, RTLD_NOW);
+		if (!h) { bad++; continue; }
+		long (*mul)(long, long) = (long (*)(long, long))dlsym(h, "dep_mul");
+		if (!mul || mul(2, 2) < 104) bad++;
+		if (dlclose(h)) bad++;
+	}
+	return bad;
+}
