@@ -437,6 +437,13 @@ func TestLoadRefusesInvalidCode(t *testing.T) {
 	}
 	good := buildModule(t, dir, "good.so", []string{"nodelete.c"})
 	l := newTestLoader(t, dir, nil)
+	// Where the first free span is: no thread runs before the refusal,
+	// so unmapped code is not retired and the place is reused.
+	g0 := mustOpen(t, l, good, RTLD_NOW)
+	firstFree := g0.Start
+	if err := l.Close(g0); err != nil {
+		t.Fatal(err)
+	}
 	m, err := l.Open(bad, RTLD_NOW)
 	if err == nil || m != nil {
 		t.Fatal("a module with a raw syscall was loaded")
@@ -447,7 +454,11 @@ func TestLoadRefusesInvalidCode(t *testing.T) {
 	if n := loadedCount(l); n != 0 {
 		t.Errorf("%d objects loaded after the refusal", n)
 	}
-	if got := callSym(t, l, mustOpen(t, l, good, RTLD_NOW), "nd"); got != 7 {
+	g := mustOpen(t, l, good, RTLD_NOW)
+	if g.Start != firstFree {
+		t.Errorf("after the refusal the next object is at %#x, not %#x: the refused object left memory mapped", g.Start, firstFree)
+	}
+	if got := callSym(t, l, g, "nd"); got != 7 {
 		t.Errorf("nd() = %d after a refused open", got)
 	}
 }
