@@ -260,6 +260,17 @@ func TestLoadRollback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newTestLoader(t, tc.dir, nil)
 			tlsBefore := len(l.sys.TLS().Modules())
+			// The first free place (first fit): a span the failed open
+			// left mapped would move it.
+			probe := func() uint64 {
+				a, err := l.Sandbox().Alloc(pageSize, pageSize, sandbox.ProtRead)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l.Sandbox().Unmap(a, pageSize)
+				return a
+			}
+			free := probe()
 			for round := 0; round < 2; round++ {
 				m, err := l.Open(needs, RTLD_NOW)
 				if err == nil || m != nil {
@@ -276,6 +287,9 @@ func TestLoadRollback(t *testing.T) {
 				}
 				if n := len(l.sys.TLS().Modules()); n != tlsBefore {
 					t.Errorf("%d TLS modules after a failed open, want %d", n, tlsBefore)
+				}
+				if a := probe(); a != free {
+					t.Errorf("first free page %#x after a failed open, %#x before: something stayed mapped", a, free)
 				}
 			}
 			// A later open works: the right provider first, then the client
