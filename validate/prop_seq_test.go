@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,36 +103,20 @@ func seqPool() []string {
 	regs := []string{"rax", "rcx", "rsp", "rbp", "rsi", "rdi", "r11", "r15"}
 	r32 := seqR32
 	r16 := map[string]string{"rax": "ax", "rcx": "cx", "rsp": "sp", "rbp": "bp", "rsi": "si", "rdi": "di", "r11": "r11w", "r15": "r15w"}
+	// {r}, {e}, {w}: the 64-, 32- and 16-bit names of each register.
+	templates := []string{
+		"mov %{e}, %{e}", "mov %{r}, %{r}", "mov %{w}, %{w}", "lea 8(%rax), %{e}", "add $8, %{e}", "sub $8, %{r}",
+		"and $-32, %{e}", "and $-32, %{r}", "and $-16, %{e}", "add %r15, %{r}", "or %r15, %{r}", "add %{r}, %r15",
+		"lea (%{r},%r15,1), %{r}", "lea (%r15,%{r},1), %{r}", "lea 0(%{r},%r15,1), %{r}", "jmp *%{r}", "call *%{r}",
+		"mov (%r15,%{r},1), %eax", "mov %eax, (%r15,%{r},4)", "mov (%{r}), %eax", "mov %eax, 8(%{r})", "pop %{r}",
+		"push %{r}", "xchg %{e}, %{e}", "movzwl %{w}, %{e}",
+	}
 	var pool []string
 	for _, r := range regs {
-		e := r32[r]
-		pool = append(pool,
-			fmt.Sprintf("mov %%%s, %%%s", e, e),
-			fmt.Sprintf("mov %%%s, %%%s", r, r),
-			fmt.Sprintf("mov %%%s, %%%s", r16[r], r16[r]),
-			fmt.Sprintf("lea 8(%%rax), %%%s", e),
-			fmt.Sprintf("add $8, %%%s", e),
-			fmt.Sprintf("sub $8, %%%s", r),
-			fmt.Sprintf("and $-32, %%%s", e),
-			fmt.Sprintf("and $-32, %%%s", r),
-			fmt.Sprintf("and $-16, %%%s", e),
-			fmt.Sprintf("add %%r15, %%%s", r),
-			fmt.Sprintf("or %%r15, %%%s", r),
-			fmt.Sprintf("add %%%s, %%r15", r),
-			fmt.Sprintf("lea (%%%s,%%r15,1), %%%s", r, r),
-			fmt.Sprintf("lea (%%r15,%%%s,1), %%%s", r, r),
-			fmt.Sprintf("lea 0(%%%s,%%r15,1), %%%s", r, r),
-			fmt.Sprintf("jmp *%%%s", r),
-			fmt.Sprintf("call *%%%s", r),
-			fmt.Sprintf("mov (%%r15,%%%s,1), %%eax", r),
-			fmt.Sprintf("mov %%eax, (%%r15,%%%s,4)", r),
-			fmt.Sprintf("mov (%%%s), %%eax", r),
-			fmt.Sprintf("mov %%eax, 8(%%%s)", r),
-			fmt.Sprintf("pop %%%s", r),
-			fmt.Sprintf("push %%%s", r),
-			fmt.Sprintf("xchg %%%s, %%%s", e, e),
-			fmt.Sprintf("movzwl %%%s, %%%s", r16[r], e),
-		)
+		rep := strings.NewReplacer("{r}", r, "{e}", r32[r], "{w}", r16[r])
+		for _, tmpl := range templates {
+			pool = append(pool, rep.Replace(tmpl))
+		}
 	}
 	pool = append(pool, "mov %rsp, %rbp", "mov %rbp, %rsp", "and $-16, %rsp", "stos %eax, %es:(%rdi)",
 		"movsb %ds:(%rsi), %es:(%rdi)", "lods %ds:(%rsi), %al", "rep stosq %rax, %es:(%rdi)", "maskmovq %mm1, %mm2",
