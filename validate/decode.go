@@ -86,17 +86,7 @@ func matchNop(code []byte, p int) int {
 		return 0
 	}
 	i += 2
-	zero := func(j, k int) bool {
-		if j+k > len(c) {
-			return false
-		}
-		for _, b := range c[j : j+k] {
-			if b != 0 {
-				return false
-			}
-		}
-		return true
-	}
+	zero := func(j, k int) bool { return allZero(c, j, k) }
 	pre := i - 2 // number of prefix bytes
 	switch c[i] {
 	case 0x00:
@@ -126,6 +116,182 @@ func matchNop(code []byte, p int) int {
 	return 0
 }
 
+// allZero reports whether c[j:j+k] is within c and all zero.
+func allZero(c []byte, j, k int) bool {
+	if j+k > len(c) {
+		return false
+	}
+	for _, b := range c[j : j+k] {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// fastOne[b]: the one-byte-map opcode b (after at most a REX prefix and
+// no legacy prefix) can take decodeFast: a defined opcode of kind
+// kNormal, or a direct jump or call, that is not x87, not 0x90 (whose
+// meaning depends on REX.B and f3) and not an escape (0f, c4, c5).
+var fastOne [256]bool
+
+// buildFastOne fills fastOne from oneByte and byteKind (called by the
+// table init after they are built).
+func buildFastOne() {
+	for c := range fastOne {
+		o := oneByte[c]
+		if byteKind[c] != bkOpcode || c == 0x0f || c == 0xc4 || c == 0xc5 || c == 0x90 || (c >= 0xd8 && c <= 0xdf) {
+			continue
+		}
+		switch o.kind {
+		case kNormal, kJcc8, kJmp8, kJmp32, kCall32:
+		default:
+			continue
+		}
+		fastOne[c] = o.flags&fValid != 0 || o.group != 0
+	}
+	for c := range fastTwo {
+		o := tab[map0F][pNone][c]
+		switch c {
+		case 0x0f, 0x1f, 0x2e, 0x38, 0x3a, 0x66, 0xae:
+			// 3DNow!, nops (and the bytes decode's nop check looks
+			// at), escapes to 0f38/0f3a, fences
+			continue
+		}
+		switch o.kind {
+		case kNormal, kJcc32:
+		default:
+			continue
+		}
+		fastTwo[c] = o.flags&fValid != 0 || o.group != 0
+	}
+}
+
+// fastTwo[b]: the same as fastOne for 0f b without a mandatory prefix: a
+// defined opcode of kind kNormal or a rel32 conditional jump, except
+// 3DNow!, the nop forms, the 0f38/0f3a escapes and fences.
+var fastTwo [256]bool
+
+// decodeFast is decode for the common case: no legacy prefix, optionally
+// a REX prefix, then an opcode b with fastOne[b] or 0f b with fastTwo[b]. It does exactly what decode does for such
+// an instruction when decode accepts it with stOK; ok is false (and in is
+// partly filled) when the instruction needs anything else, including any
+// rejection: decode then starts over on the general path, which makes
+// the verdict and its message.
+func decodeFast(code []byte, p, end int, in *inst) (st int, ok bool) {
+	start := p
+	var rex byte
+	if code[p]&0xf0 == 0x40 {
+		rex = code[p]
+		p++
+		if p >= end {
+			return 0, false
+		}
+	}
+	opc := code[p]
+	p++
+	var o op
+	if fastOne[opc] {
+		o = oneByte[opc]
+	} else if opc == 0x0f && p < end && fastTwo[code[p]] {
+		opc = code[p]
+		p++
+		o = tab[map0F][pNone][opc]
+	} else {
+		return 0, false
+	}
+	in.rex = rex
+	rexW := rex&8 != 0
+	in.opc = opc
+	if o.flags&fModRM != 0 {
+		var r3 byte
+		if p < end && code[p] >= 0xc0 {
+			modrm := code[p]
+			p++
+			in.mod = 3
+			r3 = (modrm >> 3) & 7
+			in.reg = int8(r3) | int8(in.rex&4)<<1
+			in.rm = int8(modrm&7) | int8(in.rex&1)<<3
+		} else {
+			q, r, ok := modRM(code, p, end, in)
+			if !ok {
+				return 0, false
+			}
+			p, r3 = q, r
+		}
+		if o.group != 0 {
+			g := &groups[o.group-1]
+			i := r3
+			if in.mod == 3 {
+				i += 8
+			}
+			sub := g[i]
+			if sub.flags&fValid == 0 || sub.kind != kNormal {
+				return 0, false
+			}
+			feat := o.feat
+			if sub.feat != 0 {
+				feat = sub.feat
+			}
+			o = op{flags: o.flags | sub.flags, imm: sub.imm, size: sub.size, feat: feat, kind: sub.kind}
+		}
+		if o.flags&fMemOnly != 0 && in.mod == 3 || o.flags&fRegOnly != 0 && in.mod != 3 {
+			return 0, false
+		}
+	} else if o.group != 0 {
+		return 0, false
+	}
+	if o.flags&fValid == 0 {
+		return 0, false
+	}
+	in.o = o
+	isz := 0
+	switch o.imm {
+	case imm8:
+		isz = 1
+	case imm16, imm88:
+		isz = 2
+	case immZ:
+		isz = 4
+	case immV:
+		isz = 4
+		if rexW {
+			isz = 8
+		}
+	}
+	switch o.kind {
+	case kCall32, kJmp32, kJcc32:
+		isz = 4
+	}
+	if p+isz > end {
+		return 0, false
+	}
+	switch o.kind {
+	case kNormal:
+	case kJcc8, kJmp8:
+		if in.rex != 0 {
+			return 0, false
+		}
+		in.rel = int64(int8(code[p]))
+	case kCall32, kJmp32, kJcc32:
+		if in.rex != 0 {
+			return 0, false
+		}
+		in.rel = int64(int32(uint32(code[p]) | uint32(code[p+1])<<8 | uint32(code[p+2])<<16 | uint32(code[p+3])<<24))
+	default:
+		return 0, false
+	}
+	p += isz
+	in.length = p - start
+	if rexW && o.flags&fNoRexW != 0 || !rexW && o.flags&fRexWOnly != 0 {
+		return 0, false
+	}
+	if o.feat != 0 {
+		in.need |= 1 << (o.feat - 1)
+	}
+	return stOK, true
+}
+
 // decode decodes the instruction at code[p:]. It returns a status; on
 // stOK, stIndirect and stForbidden in.length is set.
 func decode(code []byte, p int, in *inst, halite bool) int {
@@ -135,6 +301,12 @@ func decode(code []byte, p int, in *inst, halite bool) int {
 		end = p + 15
 	}
 	*in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
+	if byteKind[code[p]] != bkPrefix {
+		if st, ok := decodeFast(code, p, end, in); ok {
+			return st
+		}
+		*in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
+	}
 	if c := code[p]; (c == 0x66 || c == 0x0f) && p+1 < end && (code[p+1] == 0x1f || code[p+1] == 0x66 || code[p+1] == 0x2e || code[p+1] == 0x0f) {
 		if n := matchNop(code[:end], p); n > 0 {
 			in.length = n
@@ -285,12 +457,23 @@ opcode:
 	}
 	// ModRM and group
 	if o.flags&fModRM != 0 {
-		q, r3, ok := modRM(code, p, end, in)
-		if !ok {
-			in.msg = mTruncatedInstruction
-			return stUnrecognized
+		var r3 byte
+		if p < end && code[p] >= 0xc0 {
+			// register form (mod 3), inline: what modRM does for it
+			modrm := code[p]
+			p++
+			in.mod = 3
+			r3 = (modrm >> 3) & 7
+			in.reg = int8(r3) | int8(in.rex&4)<<1
+			in.rm = int8(modrm&7) | int8(in.rex&1)<<3
+		} else {
+			q, r, ok := modRM(code, p, end, in)
+			if !ok {
+				in.msg = mTruncatedInstruction
+				return stUnrecognized
+			}
+			p, r3 = q, r
 		}
-		p = q
 		if o.group != 0 {
 			g := &groups[o.group-1]
 			i := r3

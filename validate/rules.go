@@ -151,21 +151,24 @@ func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 	if in.rex&8 != 0 {
 		b = code[p : p+in.length]
 		// %rsp/%rbp fix-ups: add/or %r15,%rsp|%rbp, lea
-		// (%rsp,%r15,1),%rsp, lea 0x0(%rbp,%r15,1),%rbp.
-		if r := fixup(b); r != regNone {
-			if prev != r {
-				rule := RuleRSPSandboxing
-				if r == regRBP {
-					rule = RuleRBPSandboxing
+		// (%rsp,%r15,1),%rsp, lea 0x0(%rbp,%r15,1),%rbp (each starts
+		// with REX 0x49, 0x4a or 0x4c: fixup is only called for those).
+		if c := b[0]; c == 0x49 || c == 0x4a || c == 0x4c {
+			if r := fixup(b); r != regNone {
+				if prev != r {
+					rule := RuleRSPSandboxing
+					if r == regRBP {
+						rule = RuleRBPSandboxing
+					}
+					v.report(code, p, rule, fixupMsg[r&1])
+					if prev == regRSP || prev == regRBP {
+						v.unprocessed(code, p, prev)
+					}
+				} else {
+					v.clearTarget(p)
 				}
-				v.report(code, p, rule, fixupMsg[r&1])
-				if prev == regRSP || prev == regRBP {
-					v.unprocessed(code, p, prev)
-				}
-			} else {
-				v.clearTarget(p)
+				return regNone
 			}
-			return regNone
 		}
 	}
 	if prev == regRSP || prev == regRBP {

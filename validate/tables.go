@@ -170,6 +170,7 @@ func init() {
 		o := oneByte[c]
 		simple1[c] = o.flags&^(fOpsize|fNo66W) == fValid && o.imm == immNone && o.kind == kNormal && o.feat == 0 && o.group == 0
 	}
+	buildFastOne()
 }
 
 // simple1[b]: the one-byte instruction b has no prefix, operand, ModRM,
