@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ func init() {
 			jsonOut = fs.Bool("json", false, "write JSON")
 			runPat = fs.String("run", "", "run only the scenarios whose name matches this regular expression")
 			diff = fs.Bool("diff", false, "print the diff (-glibc +halite) of every failing scenario")
-			parallel = fs.Int("parallel", 0, "scenarios run at once (0: one per CPU)")
+			parallel = fs.Int("parallel", 0, "scenarios run at once (0: four per CPU; a scenario mostly waits for its sandbox threads)")
 		},
 		run: func(e *env, args []string) int {
 			if len(args) != 0 {
@@ -80,6 +81,9 @@ func runConformance(e *env, pattern string, jsonOut, diff bool, parallel int) in
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if parallel <= 0 {
+		parallel = 4 * runtime.NumCPU()
+	}
 	start := time.Now()
 	rs := conformance.Check(ctx, &conformance.Halite{CacheDir: dir}, scs, conformance.Golden, parallel)
 	passed, failed, differs := 0, 0, 0
