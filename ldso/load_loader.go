@@ -132,7 +132,11 @@ func NewLoader(s *sandbox.Sandbox, sys *pthread.System, cfg LoaderConfig) (*Load
 	if cfg.MaxObjects <= 0 {
 		cfg.MaxObjects = 4096
 	}
-	ns := NewNamespace(Config{FS: cfg.FS, Cwd: cfg.Cwd, LibraryPath: cfg.LibraryPath,
+	fsys := cfg.FS
+	if cfg.Trace != nil {
+		fsys = tracingFS{cfg.FS, cfg.Trace}
+	}
+	ns := NewNamespace(Config{FS: fsys, Cwd: cfg.Cwd, LibraryPath: cfg.LibraryPath,
 		DefaultDirs: cfg.DefaultDirs, Subdirs: []string{""}, MaxObjects: cfg.MaxObjects + 1, KeepOpen: true})
 	// The caller of every Go-side open is a synthetic main program with no
 	// file: it has no RPATH, and its $ORIGIN is the current directory.
@@ -172,6 +176,18 @@ func (l *Loader) runtimeSymbol(name string) (uint64, string, bool) {
 		}
 	}
 	return 0, "", false
+}
+
+// tracingFS reports every file the search tries (LD_DEBUG=libs' "trying
+// file=").
+type tracingFS struct {
+	FS
+	w io.Writer
+}
+
+func (t tracingFS) Open(path string) (File, error) {
+	fmt.Fprintf(t.w, "      trying file=%s\n", path)
+	return t.FS.Open(path)
 }
 
 // Sandbox returns the loader's sandbox.
