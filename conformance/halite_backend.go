@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"halite/elfload"
 	"halite/ldso"
@@ -43,6 +44,9 @@ import (
 type Halite struct {
 	CacheDir string // DefaultCacheDir() if empty
 	GCC      string // the gcc halite cc drives, "gcc" if empty
+	// Timeout bounds one scenario's run (its sandbox threads are stopped
+	// when it expires); 0 means DefaultTimeout.
+	Timeout time.Duration
 
 	once    sync.Once
 	builder *Builder
@@ -56,6 +60,9 @@ const (
 	CallConfLog  = 1120 // conf_log(const char *text)
 	CallConfNext = 1121 // worker: next(id, result of the previous job) -> next function (0: exit)
 )
+
+// DefaultTimeout bounds one scenario's run on the halite backend.
+const DefaultTimeout = 2 * time.Minute
 
 // GuestDir is where a scenario's directory is mounted in the sandbox.
 const GuestDir = "/halite-scenario"
@@ -152,6 +159,12 @@ func (h *Halite) Run(ctx context.Context, s *Scenario) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	log := &Log{}
 	env, err := newHaliteEnv(ctx, dir, h.rtPath, s.LibPath, log)
 	if err != nil {
@@ -415,6 +428,8 @@ func (e *haliteEnv) JoinThread(name string) error {
 	case w.jobs <- 0:
 	case <-w.t.Done():
 		return fmt.Errorf("thread %q ended early: %v", name, w.t.Join())
+	case <-e.ctx.Done():
+		return fmt.Errorf("join %s: %w", threadLabel(name), e.ctx.Err())
 	}
 	err = w.t.Join()
 	e.mu.Lock()
@@ -435,12 +450,16 @@ func (e *haliteEnv) run(name string, addr uint64) (int64, error) {
 	case w.jobs <- addr:
 	case <-w.t.Done():
 		return 0, fmt.Errorf("thread %q is gone: %v", threadLabel(name), w.t.Join())
+	case <-e.ctx.Done():
+		return 0, e.ctx.Err()
 	}
 	select {
 	case r := <-w.result:
 		return r, nil
 	case <-w.t.Done():
 		return 0, fmt.Errorf("call %#x on thread %s: %v", addr, threadLabel(name), w.t.Join())
+	case <-e.ctx.Done():
+		return 0, fmt.Errorf("call %#x on thread %s: %w", addr, threadLabel(name), e.ctx.Err())
 	}
 }
 
