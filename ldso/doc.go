@@ -76,8 +76,12 @@
 // bound STB_GNU_UNIQUE), run their destructors (DT_FINI_ARRAY reversed,
 // DT_FINI; reverse constructor order) and are unmapped.
 //
-// Partial: TLSDESC for dynamic (non-static) TLS blocks is refused;
-// destructors run under the loader's lock (a destructor calling dlclose
-// deadlocks); a failing constructor leaves its objects loaded and drops
-// the handle; lazy binding is immediate binding; no dlmopen namespaces.
+// Destructors run outside the lock too, after the objects have left the
+// loader's tables.
+//
+// Partial: TLSDESC for dynamic (non-static) TLS blocks is refused; a
+// failing constructor leaves its objects loaded and drops the handle; a
+// span that held code unmapped while threads ran (sandbox.ErrRetired)
+// stays reserved, inaccessible; lazy binding is immediate binding; no
+// dlmopen namespaces; no validation cache (every open validates).
 package ldso

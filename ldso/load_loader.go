@@ -448,11 +448,12 @@ func (l *Loader) runInits(root *Module, order []*Module) error {
 	}
 	if err != nil {
 		l.mu.Lock()
-		defer l.mu.Unlock()
 		if l.mods[root.Object] == root && root.refs > 0 {
 			root.refs--
 		}
-		l.collect()
+		dead, finis := l.detach()
+		l.mu.Unlock()
+		l.finish(dead, finis)
 		return &Error{Op: "dlopen", Msg: err.Error(), Err: err}
 	}
 	return nil
@@ -730,21 +731,26 @@ func le64(b []byte) uint64 {
 }
 
 // Close drops one reference to h, as dlclose does. When no handle and no
-// loaded dependent needs an object any more (and it is not NODELETE), its
-// destructors run (reverse constructor order) and it is unmapped.
+// loaded dependent needs an object any more (and it is not NODELETE), it
+// is taken out of the loader's tables, its destructors run (reverse
+// constructor order, outside the loader's lock) and it is unmapped.
 func (l *Loader) Close(h *Module) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if h == nil || l.mods[h.Object] != h || h.refs <= 0 {
+		l.mu.Unlock()
 		return &Error{Op: "dlclose", Msg: "shared object not open"}
 	}
 	h.refs--
-	return l.collect()
+	dead, finis := l.detach()
+	l.mu.Unlock()
+	return l.finish(dead, finis)
 }
 
-// collect unloads every module no longer reachable from a handle or a
-// NODELETE module.
-func (l *Loader) collect() error {
+// detach (under mu) takes every module no handle or NODELETE module
+// reaches out of the loader's tables, so that no open finds it any more,
+// and returns them with the ones whose constructors ran in reverse
+// constructor order (their destructors' order).
+func (l *Loader) detach() (dead, finis []*Module) {
 	live := map[*Module]bool{}
 	var mark func(m *Module, depth int)
 	mark = func(m *Module, depth int) {
@@ -761,31 +767,23 @@ func (l *Loader) collect() error {
 			mark(m, 0)
 		}
 	}
-	var dead []*Module
+	isDead := map[*Module]bool{}
 	for _, m := range l.order {
 		if !live[m] {
 			dead = append(dead, m)
+			isDead[m] = true
 		}
 	}
 	if len(dead) == 0 {
-		return nil
+		return nil, nil
 	}
-	isDead := map[*Module]bool{}
-	for _, m := range dead {
-		isDead[m] = true
-	}
-	var first error
 	for i := len(l.inits) - 1; i >= 0; i-- {
 		if m := l.inits[i]; isDead[m] {
-			if err := l.runFini(m); err != nil && first == nil {
-				first = err
-			}
+			finis = append(finis, m)
 		}
 	}
 	gone := map[*Object]bool{}
 	for _, m := range dead {
-		l.tracef("file=%s [0];  destroying link map", m.Object.Path)
-		l.unmap(m)
 		gone[m.Object] = true
 		delete(l.mods, m.Object)
 	}
@@ -796,7 +794,6 @@ func (l *Loader) collect() error {
 		}
 	}
 	l.order = keep
-	l.publish()
 	ki := l.inits[:0]
 	for _, m := range l.inits {
 		if !isDead[m] {
@@ -806,6 +803,27 @@ func (l *Loader) collect() error {
 	l.inits = ki
 	l.subs += uint64(len(dead))
 	l.forget(gone)
+	return dead, finis
+}
+
+// finish runs the destructors of detached modules without the lock (a
+// destructor may call dlopen or dlclose), then unmaps them.
+func (l *Loader) finish(dead, finis []*Module) error {
+	var first error
+	for _, m := range finis {
+		if err := l.runFini(m); err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, m := range dead {
+		l.tracef("file=%s [0];  destroying link map", m.Object.Path)
+		l.unmap(m)
+	}
+	if len(dead) > 0 {
+		l.mu.Lock()
+		l.publish()
+		l.mu.Unlock()
+	}
 	if first != nil {
 		return &Error{Op: "dlclose", Msg: first.Error(), Err: first}
 	}

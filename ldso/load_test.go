@@ -604,3 +604,35 @@ func TestLoadConstructorDlopens(t *testing.T) {
 		t.Errorf("%d objects loaded, want 2", n)
 	}
 }
+
+// TestLoadDestructorDlcloses: destructors run outside the loader's lock,
+// so one may dlclose what its constructor opened.
+func TestLoadDestructorDlcloses(t *testing.T) {
+	dir := t.TempDir()
+	buildModule(t, dir, "libctor_dep.so", []string{"ctor_dep.c"})
+	p := buildModule(t, dir, "dtor_dlclose.so", []string{"dtor_dlclose.c"})
+	l := newTestLoader(t, dir, nil)
+	if _, err := InstallAPI(l); err != nil {
+		t.Fatal(err)
+	}
+	m := mustOpen(t, l, p, RTLD_NOW)
+	if got := callSym(t, l, m, "have_dep"); got != 1 {
+		t.Fatalf("have_dep() = %d", got)
+	}
+	if n := loadedCount(l); n != 2 {
+		t.Fatalf("%d objects loaded, want 2", n)
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.Close(m) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Close of a module whose destructor calls dlclose did not return (deadlock?)")
+	}
+	if n := loadedCount(l); n != 0 {
+		t.Errorf("%d objects loaded after the close, want 0 (the destructor's dlclose unloads the dependency)", n)
+	}
+}
