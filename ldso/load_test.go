@@ -175,6 +175,19 @@ func TestLoadInterposition(t *testing.T) {
 	if got := callSym(t, l, m, "call_who"); got != 1 {
 		t.Errorf("DEEPBIND call_who() = %d, want 1", got)
 	}
+	// RTLD_NEXT: the global scope is now libinterpose2, libinterpose1 (made
+	// global after being loaded as a dependency); nothing follows the
+	// last, and who1 follows the first.
+	m1 := mustOpen(t, l, i1, RTLD_NOW|RTLD_GLOBAL)
+	who1, _ := l.Sym(m1, "who1")
+	if a, err := l.SymNext(who1, "who"); err == nil {
+		t.Errorf("RTLD_NEXT from the last global object found who at %#x", a)
+	}
+	g2, _ := l.Open(i2, RTLD_NOW|RTLD_NOLOAD)
+	who2, _ := l.Sym(g2, "who")
+	if _, err := l.SymNext(who2, "who1"); err != nil {
+		t.Errorf("RTLD_NEXT from libinterpose2: %v", err)
+	}
 	if a, err := l.SymDefault("who", ""); err != nil {
 		t.Errorf("SymDefault(who): %v", err)
 	} else if v, _ := l.Call(a); v != 2 {
