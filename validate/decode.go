@@ -295,11 +295,7 @@ func decodeFast(code []byte, p, end int, in *inst) (st int, ok bool) {
 // decode decodes the instruction at code[p:]. It returns a status; on
 // stOK, stIndirect and stForbidden in.length is set.
 func decode(code []byte, p int, in *inst, halite bool) int {
-	start := p
-	end := len(code)
-	if end-p > 15 {
-		end = p + 15
-	}
+	end := min(len(code), p+15)
 	*in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
 	if byteKind[code[p]] != bkPrefix {
 		if st, ok := decodeFast(code, p, end, in); ok {
@@ -307,6 +303,13 @@ func decode(code []byte, p int, in *inst, halite bool) int {
 		}
 		*in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
 	}
+	return decodeSlow(code, p, end, in, halite)
+}
+
+// decodeSlow is the general path of decode: in is reset, end is
+// min(len(code), p+15).
+func decodeSlow(code []byte, p, end int, in *inst, halite bool) int {
+	start := p
 	if c := code[p]; (c == 0x66 || c == 0x0f) && p+1 < end && (code[p+1] == 0x1f || code[p+1] == 0x66 || code[p+1] == 0x2e || code[p+1] == 0x0f) {
 		if n := matchNop(code[:end], p); n > 0 {
 			in.length = n

@@ -32,7 +32,17 @@ func (v *Validator) run(code []byte) {
 				}
 				continue
 			}
-			st := decode(code, p, &in, halite)
+			// decode, inline: the fast path, else the general one
+			end := min(len(code), p+15)
+			in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
+			st, ok := 0, false
+			if byteKind[code[p]] != bkPrefix {
+				st, ok = decodeFast(code, p, end, &in)
+			}
+			if !ok {
+				in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
+				st = decodeSlow(code, p, end, &in, halite)
+			}
 			if st != stOK && st != stIndirect {
 				v.reject(code, p, st, &in)
 				aborted = true
