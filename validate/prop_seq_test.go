@@ -163,12 +163,12 @@ func assemblePool(t testing.TB, src []string) [][]byte {
 	return out
 }
 
-// FuzzValidatePool builds chunks from the sequence pool: each input byte
+// FuzzPoolSequences builds chunks from the sequence pool: each input byte
 // picks a pool instruction (0xff pads with nops to the bundle end), so the
 // fuzzer explores multi-instruction rules (restrictions, fix-ups, masked
 // jumps, string sandboxing) far faster than with raw bytes. The chunk is
 // checked like FuzzValidate's.
-func FuzzValidatePool(f *testing.F) {
+func FuzzPoolSequences(f *testing.F) {
 	if _, err := exec.LookPath("as"); err != nil {
 		f.Fatalf("GNU as is required: %v", err)
 	}
