@@ -20,12 +20,19 @@
 // It copies the bytes into a private mapping outside the sandbox, makes it
 // read-only, validates it (validate.Code with Config.Validate, at the guest
 // address it will run at), makes it read+execute and moves it into place
-// with mremap. MapCode works on whole pages: page bytes outside the code
+// with mremap. A process-wide validation cache remembers the SHA-256 of
+// private copies the validator accepted, keyed with the profile, the
+// features and the address modulo 32 (all the verdict depends on); a hit
+// skips the validator and installs the same private copy, hashed after it
+// was made read-only. Rejections are never cached; Config.NoValidationCache
+// turns the cache off and Sandbox.ValidationStats counts hits, misses and
+// validator runs (cache.go). MapCode works on whole pages: page bytes outside the code
 // are hlt; existing data in those pages is replaced; overlap with code is
 // refused (ErrCode). Code unmapped while threads are alive is retired: no
 // new code goes there until the sandbox has no live thread (ErrRetired),
 // because a thread preempted inside the old code could resume in the
-// middle of a new instruction. Committed memory (every accessible page) is bounded by
+// middle of a new instruction; Alloc skips retired ranges meanwhile, so a
+// range it returns can take code. Committed memory (every accessible page) is bounded by
 // Config.MaxMemory.
 //
 // Read, Write and ReadString copy between Go and sandbox memory after

@@ -116,6 +116,10 @@ type Config struct {
 	// calibrated to about 5 µs with at least 4 usable CPUs, and no
 	// spinning with fewer; negative disables spinning.
 	Spin int
+	// NoValidationCache makes MapCode run the validator on every chunk
+	// instead of consulting the process-wide cache of chunks already
+	// found valid (see ValidationStats).
+	NoValidationCache bool
 
 	// testValidate replaces the validator; tests only (see export_test.go).
 	testValidate func(code []byte, base uint64) error
@@ -142,6 +146,7 @@ type Sandbox struct {
 	committed uint64
 	closed    bool
 	closedA   atomic.Bool // closed, readable without mu (lock order: mu, then tmu)
+	vstats    vstats      // MapCode validation counters
 
 	handlers [NumCalls]atomic.Pointer[HostCallFunc]
 	outMu    sync.Mutex // serialises the built-in write
@@ -445,22 +450,34 @@ func (s *Sandbox) Unmap(addr, size uint64) error {
 // overlapsRetired reports whether [lo, hi) overlaps code unmapped while
 // threads were alive; it forgets retired code once no thread is alive.
 func (s *Sandbox) overlapsRetired(lo, hi uint64) bool {
+	return retiredEnd(s.liveRetired(), lo, hi) != 0
+}
+
+// liveRetired returns the retired code ranges, forgetting them once no
+// thread is alive. s.mu must be held for writing.
+func (s *Sandbox) liveRetired() []region {
 	if len(s.retired) == 0 {
-		return false
+		return nil
 	}
 	s.tmu.Lock()
 	idle := len(s.threads) == 0
 	s.tmu.Unlock()
 	if idle {
 		s.retired = nil
-		return false
 	}
-	for _, r := range s.retired {
+	return s.retired
+}
+
+// retiredEnd returns the largest end of the retired ranges overlapping
+// [lo, hi), or 0 if none does.
+func retiredEnd(retired []region, lo, hi uint64) uint64 {
+	var end uint64
+	for _, r := range retired {
 		if r.start < hi && lo < r.end {
-			return true
+			end = max(end, r.end)
 		}
 	}
-	return false
+	return end
 }
 
 // Protect changes the protection of a fully mapped, non-code range.
@@ -515,19 +532,28 @@ func (s *Sandbox) Alloc(size, align uint64, prot Prot) (uint64, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
+	// Retired code ranges are skipped too, so that the range returned can
+	// take code (MapCode) while the threads that retired them live.
+	retired := s.liveRetired()
 	at := uint64(UserOffset)
 	for _, r := range append(s.regions, region{start: Size, end: Size}) {
-		at = (at + align - 1) &^ (align - 1)
-		if r.end <= at {
-			continue
-		}
-		if at+size <= r.start {
+		// Each step moves at forward past a retired range, so the loop
+		// ends after at most len(retired)+1 steps per region.
+		for {
+			at = (at + align - 1) &^ (align - 1)
+			if r.end <= at || at+size > r.start {
+				break
+			}
+			if e := retiredEnd(retired, at, at+size); e != 0 {
+				at = e
+				continue
+			}
 			if err := s.mapLocked(at, at+size, prot); err != nil {
 				return 0, err
 			}
 			return s.b + at, nil
 		}
-		at = r.end
+		at = max(at, r.end)
 	}
 	return 0, fmt.Errorf("sandbox: alloc %#x bytes: %w", size, ErrNoSpace)
 }
@@ -605,13 +631,6 @@ func (s *Sandbox) install(tmp unsafe.Pointer, size uintptr, lo uint64) error {
 		return sysErr("mremap (install code)", s.b+lo, uint64(size), errno)
 	}
 	return nil
-}
-
-func (s *Sandbox) validate(code []byte, base uint64) error {
-	if s.cfg.testValidate != nil {
-		return s.cfg.testValidate(code, base)
-	}
-	return validate.Code(code, base, s.cfg.Validate).Err()
 }
 
 // Read copies len(dst) bytes from guest address addr; the whole range must
