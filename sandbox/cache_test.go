@@ -258,3 +258,27 @@ func TestValidationCacheBound(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMapCodeWarm maps 1 MiB of code whose verdict is cached: the
+// cost of the private copy, hashing and installing.
+func BenchmarkMapCodeWarm(b *testing.B) {
+	s, err := New(Config{Validate: haliteOpts()})
+	if err != nil {
+		b.Skip(err)
+	}
+	defer s.Close()
+	code := bytes.Repeat([]byte{0x90}, 1<<20)
+	a := s.Base() + 0x200000
+	b.SetBytes(int64(len(code)))
+	for i := 0; i < b.N; i++ {
+		if err := s.MapCode(a, code); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Unmap(a, uint64(len(code))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if st := s.ValidationStats(); st.Validations > 1 {
+		b.Fatalf("%d validations", st.Validations)
+	}
+}

@@ -599,10 +599,10 @@ func (s *Sandbox) MapCode(addr uint64, code []byte) error {
 		return sysErr("mmap (private copy)", addr, n, err)
 	}
 	buf := unsafe.Slice((*byte)(tmp), size)
-	for i := range buf {
-		buf[i] = 0xf4
-	}
-	copy(buf[addr-pa:], code)
+	off := addr - pa
+	fillHlt(buf[:off])
+	copy(buf[off:], code)
+	fillHlt(buf[off+n:])
 	if _, _, errno := unix.Syscall(unix.SYS_MPROTECT, uintptr(tmp), size, unix.PROT_READ); errno != 0 {
 		unix.MunmapPtr(tmp, size)
 		return sysErr("mprotect (private copy)", addr, n, errno)
@@ -616,6 +616,13 @@ func (s *Sandbox) MapCode(addr uint64, code []byte) error {
 	}
 	s.setRegion(lo, hi, ProtRead|ProtExec, true, false)
 	return nil
+}
+
+// fillHlt fills b with hlt (0xf4).
+func fillHlt(b []byte) {
+	for i := range b {
+		b[i] = 0xf4
+	}
 }
 
 // install makes the private copy at tmp read+execute and moves it to B+lo.
