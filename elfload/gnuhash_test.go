@@ -61,3 +61,35 @@ func TestGNUHashOnlyUndefined(t *testing.T) {
 		t.Errorf("versym has %d entries for %d symbols", len(d.Versym), d.Symbols.Len())
 	}
 }
+
+// TestRELROToPageEnd: when every writable byte is RELRO, ld ends
+// PT_GNU_RELRO at the page boundary past the writable segment's p_memsz;
+// glibc accepts that (it protects whole pages below the RELRO end), and so
+// must the plan, while RELRO past the segment's pages stays an error
+// (TestMalformed's "RELRO past segment").
+func TestRELROToPageEnd(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc not installed (scripts/setup installs it)")
+	}
+	out := filepath.Join(t.TempDir(), "allrelro.so")
+	args := []string{"-shared", "-fPIC", "-O2", "-nostdlib", "-Wl,-z,now", "-Wl,-z,relro", "-o", out, "testdata/allrelro.c"}
+	if msg, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc %v: %v\n%s", args, err, msg)
+	}
+	f, err := Open(out)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer f.Close()
+	if f.RELRO == nil {
+		t.Fatal("no RELRO in the plan")
+	}
+	last := f.Segments[len(f.Segments)-1]
+	if f.RELRO.End <= last.Vaddr+last.Memsz {
+		t.Skipf("this ld kept RELRO [%#x, %#x) inside the segment (ends %#x): case not reproduced", f.RELRO.Start, f.RELRO.End, last.Vaddr+last.Memsz)
+	}
+	if f.RELRO.End > last.PageEnd() {
+		t.Errorf("RELRO end %#x past the segment's pages (%#x)", f.RELRO.End, last.PageEnd())
+	}
+}

@@ -172,6 +172,20 @@ func (ps *parser) inImage(vaddr, n uint64) bool {
 	return ok && end <= s.Vaddr+s.Memsz
 }
 
+// inPages reports whether [vaddr, vaddr+n) lies inside the page-rounded
+// extent of one PT_LOAD segment. ld may end PT_GNU_RELRO at the page
+// boundary past the segment's p_memsz (an object whose writable segment is
+// all RELRO); glibc protects whole pages below the RELRO end, which are the
+// segment's own.
+func (ps *parser) inPages(vaddr, n uint64) bool {
+	end, c := bits.Add64(vaddr, n, 0)
+	if c != 0 {
+		return false
+	}
+	s, ok := ps.segmentAt(vaddr)
+	return ok && end <= s.PageEnd()
+}
+
 // table reads the n bytes at link-time address vaddr, which must lie in a
 // PT_LOAD segment's file-backed part. errOff names the dynamic entry that
 // points at the table.
@@ -347,8 +361,8 @@ func (ps *parser) programHeaders(phoff uint64, tab []byte) error {
 		}
 	}
 	if relro != nil {
-		if relro.memsz != 0 && !ps.inImage(relro.vaddr, relro.memsz) {
-			return ferr(relro.off, RuleRELRO, "PT_GNU_RELRO [%#x, +%#x) is not inside one PT_LOAD segment", relro.vaddr, relro.memsz)
+		if relro.memsz != 0 && !ps.inPages(relro.vaddr, relro.memsz) {
+			return ferr(relro.off, RuleRELRO, "PT_GNU_RELRO [%#x, +%#x) is not inside the pages of one PT_LOAD segment", relro.vaddr, relro.memsz)
 		}
 		ps.p.RELRO = &Range{relro.vaddr, relro.vaddr + relro.memsz}
 	}
