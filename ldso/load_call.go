@@ -30,9 +30,20 @@ var trampolineCode = []byte{
 	0x4d, 0x01, 0xfb, 0x41, 0xff, 0xe3,
 }
 
-// callStackSize is the stack of a loader call (plus a guard page and the
-// page holding the argument block).
-const callStackSize = 256 << 10
+// DefaultStackSize is the stack of a loader call (constructors,
+// destructors, IFUNC resolvers, Call) when LoaderConfig.StackSize is 0:
+// glibc's default thread stack. A guard page lies below it; its pages are
+// committed only as the code touches them.
+const DefaultStackSize = 8 << 20
+
+// stackSize is the configured call stack, rounded up to whole pages.
+func (l *Loader) stackSize() uint64 {
+	n := l.cfg.StackSize
+	if n == 0 {
+		n = DefaultStackSize
+	}
+	return (n + pageSize - 1) &^ (pageSize - 1)
+}
 
 // mapTrampoline maps the call trampoline (once per loader).
 func (l *Loader) mapTrampoline() error {
@@ -65,8 +76,8 @@ func (e *CallError) Error() string {
 func (e *CallError) Unwrap() error { return e.Err }
 
 // Call runs the sandboxed function at addr with up to six integer
-// arguments on a fresh pthread thread (with its own TCB, TLS and a
-// 256 KiB stack) and returns its %rax. It does not take the loader's
+// arguments on a fresh pthread thread (with its own TCB, TLS and a stack
+// of LoaderConfig.StackSize bytes, 8 MiB by default) and returns its %rax. It does not take the loader's
 // lock: the function may run while other opens happen.
 func (l *Loader) Call(addr uint64, args ...uint64) (uint64, error) {
 	return l.call("call", addr, args...)
@@ -76,7 +87,7 @@ func (l *Loader) call(what string, addr uint64, args ...uint64) (uint64, error) 
 	if len(args) > 6 {
 		return 0, fmt.Errorf("ldso: %s at %#x: %d arguments (at most 6)", what, addr, len(args))
 	}
-	size := uint64(2*pageSize + callStackSize)
+	size := 2*pageSize + l.stackSize()
 	stk, err := l.s.Alloc(size, pageSize, sandbox.ProtRead|sandbox.ProtWrite)
 	if err != nil {
 		return 0, fmt.Errorf("ldso: %s: stack: %w", what, err)

@@ -2,7 +2,6 @@ package ldso
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"halite/sandbox"
 	"halite/sfi"
 )
 
@@ -21,58 +19,9 @@ var corpusDir = filepath.Join("..", "sfi", "testdata", "corpus")
 
 // corpusKnownBad lists corpus programs whose sandboxed run does not yet
 // match the native one, with the reason. The test fails when one of them
-// starts to match, so that the list only shrinks.
-var corpusKnownBad = map[string]corpusBad{
-	// big() has a 3 MiB frame (the native harness gives 64 MiB of stack);
-	// Loader.Call runs on a fixed 256 KiB stack (callStackSize), so the
-	// first probe faults (SEGV_ACCERR) in its guard page. On an 8 MiB
-	// stack (glibc's default) it matches.
-	"bigframe": {reason: "Loader.Call's 256 KiB stack is smaller than the program's 3 MiB frame", bigStack: true},
-}
-
-// corpusBad is why a corpus program does not match yet.
-type corpusBad struct {
-	reason string
-	// bigStack: the stack is the only cause; on an 8 MiB stack the
-	// program must match (checked, so that the reason stays true).
-	bigStack bool
-}
-
-// corpusBigStack is the stack of the bigStack re-run (glibc's default).
-const corpusBigStack = 8 << 20
-
-// callOnStack runs the sandboxed function at addr with no arguments on a
-// fresh pthread thread as Loader.Call does (same trampoline and argument
-// block), but with a stack of stackSize bytes below a guard page.
-func callOnStack(l *Loader, addr, stackSize uint64) (uint64, error) {
-	size := 2*pageSize + stackSize
-	stk, err := l.s.Alloc(size, pageSize, sandbox.ProtRead|sandbox.ProtWrite)
-	if err != nil {
-		return 0, fmt.Errorf("stack: %w", err)
-	}
-	defer l.s.Unmap(stk, size)
-	if err := l.s.Protect(stk, pageSize, sandbox.ProtNone); err != nil {
-		return 0, err
-	}
-	block := stk + pageSize
-	var b [9 * 8]byte
-	binary.LittleEndian.PutUint64(b[0:], addr)
-	if err := l.s.Write(block, b[:]); err != nil {
-		return 0, err
-	}
-	th, err := l.sys.Start(l.tramp, block, stk+size, 0)
-	if err != nil {
-		return 0, err
-	}
-	jerr := th.Join()
-	if err := l.s.Read(block, b[:]); err != nil {
-		return 0, err
-	}
-	if jerr != nil || binary.LittleEndian.Uint64(b[64:]) != 1 {
-		return 0, &CallError{What: "call", Addr: addr, Err: jerr}
-	}
-	return binary.LittleEndian.Uint64(b[56:]), nil
-}
+// starts to match, so that the list only shrinks. (bigframe, with its 3 MiB
+// frame, was here until Loader.Call's stack became glibc's 8 MiB.)
+var corpusKnownBad = map[string]string{}
 
 // corpusRun runs a command and returns its stdout.
 func corpusRun(name string, args ...string) ([]byte, error) {
@@ -124,8 +73,7 @@ func corpusNative(t *testing.T) func(prog, dir string) ([]byte, error) {
 // write), loads it into a fresh sandbox (pthread, libhalite.so) through
 // the Loader, calls halite_main and then hs_flush on sandbox threads and
 // returns what the module wrote to stdout.
-// A stack size of 0 calls through Loader.Call.
-func corpusSandboxed(t *testing.T, prog, dir string, stackSize uint64) ([]byte, error) {
+func corpusSandboxed(t *testing.T, prog, dir string) ([]byte, error) {
 	so := filepath.Join(dir, "prog.so")
 	args := []string{"-O2", "-shared", "-fPIC", "-ffreestanding", "-I" + corpusDir, "-o", so,
 		prog, filepath.Join("testdata", "corpus", "hsandbox.c")}
@@ -144,12 +92,7 @@ func corpusSandboxed(t *testing.T, prog, dir string, stackSize uint64) ([]byte, 
 		if err != nil {
 			return nil, fmt.Errorf("Sym(%s): %w", sym, err)
 		}
-		var v uint64
-		if stackSize == 0 {
-			v, err = l.Call(a)
-		} else {
-			v, err = callOnStack(l, a, stackSize)
-		}
+		v, err := l.Call(a)
 		if err != nil {
 			return []byte(out.String()), fmt.Errorf("calling %s: %w", sym, err)
 		}
@@ -190,22 +133,16 @@ func TestLoadCorpus(t *testing.T) {
 			if len(want) == 0 {
 				t.Fatal("native build printed nothing")
 			}
-			got, err := corpusSandboxed(t, p, dir, 0)
+			got, err := corpusSandboxed(t, p, dir)
 			if err == nil && !bytes.Equal(got, want) {
 				err = errors.New("output differs")
 			}
-			bad, known := corpusKnownBad[name]
-			if err != nil && known && bad.bigStack {
-				big, berr := corpusSandboxed(t, p, t.TempDir(), corpusBigStack)
-				if berr != nil || !bytes.Equal(big, want) {
-					t.Fatalf("on a %d MiB stack too: %v\n--- native (gcc -O2)\n%s--- sandbox\n%s", corpusBigStack>>20, berr, want, big)
-				}
-			}
+			reason, known := corpusKnownBad[name]
 			switch {
 			case err == nil && known:
-				t.Fatalf("matches native now: remove it from corpusKnownBad (%s)", bad.reason)
+				t.Fatalf("matches native now: remove it from corpusKnownBad (%s)", reason)
 			case err != nil && known:
-				t.Skipf("known mismatch (%s): %v", bad.reason, err)
+				t.Skipf("known mismatch (%s): %v", reason, err)
 			case err != nil:
 				t.Fatalf("sandboxed run: %v\n--- native (gcc -O2)\n%s--- sandbox (halite cc -O2 -shared)\n%s", err, want, got)
 			}

@@ -48,6 +48,10 @@ type LoaderConfig struct {
 	Trace io.Writer
 	// MaxObjects bounds the loaded objects (0: 4096).
 	MaxObjects int
+	// StackSize is the stack of every sandbox thread the loader starts
+	// (constructors, destructors, resolvers, Call); 0 means
+	// DefaultStackSize, glibc's 8 MiB.
+	StackSize uint64
 }
 
 // Loader is halite's dynamic loader bound to one sandbox: it finds
