@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"halite/sfi"
@@ -18,22 +17,11 @@ func init() {
 		name:    "cc",
 		summary: "compile C and assembly into validated sandbox modules (gcc-compatible)",
 		usage:   "[gcc arguments: -c -S -E -o -shared -I -D -U -O -g -f -W -Wl, -L -l] FILES...",
+		rawArgs: true,
 		run: func(e *env, args []string) int {
 			return runCC(args, e.stdout, e.stderr)
 		},
 	})
-	if len(os.Args) > 1 && os.Args[1] == "cc" && !isTesting() {
-		os.Exit(runCC(os.Args[2:], os.Stdout, os.Stderr))
-	}
-}
-
-func isTesting() bool {
-	for _, a := range os.Args[1:] {
-		if len(a) > 6 && a[:6] == "-test." {
-			return true
-		}
-	}
-	return false
 }
 
 // runCC runs one halite cc invocation and returns the exit code.

@@ -21,7 +21,7 @@ func TestCCUsage(t *testing.T) {
 }
 
 // TestMakeProject builds testdata/makeproj with CC='halite cc', where
-// halite is this test binary (its init dispatches "cc" like the real one).
+// halite is this test binary (TestMain runs it as the CLI under envAsCLI).
 func TestMakeProject(t *testing.T) {
 	for _, tool := range []string{"make", "gcc", "as", "ld"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -60,7 +60,7 @@ func TestMakeProject(t *testing.T) {
 	}
 	cmd := exec.Command("make", "CC=halite cc")
 	cmd.Dir = proj
-	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	cmd.Env = append(os.Environ(), envAsCLI+"=1", "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make: %v\n%s", err, out)

@@ -31,6 +31,9 @@ type command struct {
 	usage   string // the argument synopsis, e.g. "[--json] FILE"
 	// setup declares the subcommand's flags on fs; it may be nil.
 	setup func(fs *flag.FlagSet)
+	// rawArgs passes every argument to run unparsed (for `halite cc`, whose
+	// arguments are gcc's); `halite help CMD` still prints its usage.
+	rawArgs bool
 	// run executes the subcommand with the arguments left after flag
 	// parsing and returns the exit code.
 	run func(env *env, args []string) int
@@ -97,6 +100,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fs := newFlagSet(c, stderr)
+	if c.rawArgs {
+		return c.run(&env{stdout: stdout, stderr: stderr, fs: fs}, rest)
+	}
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -40,3 +40,21 @@ func TestDispatch(t *testing.T) {
 		})
 	}
 }
+
+// TestRawArgs: a rawArgs command gets its arguments unparsed (gcc-style
+// flags such as -c would be unknown flags otherwise).
+func TestRawArgs(t *testing.T) {
+	var got []string
+	register(&command{name: "rawtest", summary: "test", rawArgs: true, run: func(e *env, args []string) int {
+		got = args
+		return exitOK
+	}})
+	defer delete(commands, "rawtest")
+	var out, errb bytes.Buffer
+	if code := run([]string{"rawtest", "-c", "-O2", "x.c", "-o", "x.o"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if strings.Join(got, " ") != "-c -O2 x.c -o x.o" {
+		t.Errorf("args %q", got)
+	}
+}
