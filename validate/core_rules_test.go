@@ -46,14 +46,14 @@ func TestCoreDecisions(t *testing.T) {
 		{"xchg reg,mem restricts nothing", "870424 418b0407", NaCl, "3:bad-index-register"},
 		{"xchg reg,reg restricts rm", "87c8 418b0407", NaCl, ""},
 		{"implicit eax restricts", "0d01000000 418b0407", NaCl, ""},
-		{"vex gp write does not restrict", "c4e278f2c1 418b0407", NaCl, "5:bad-index-register"},
+		{"vex gp write does not restrict", "c4e278f5c1 418b0407", NaCl, "5:bad-index-register"},
 		// %r15
 		{"r15 32-bit write", "4189c7", NaCl, "0:r15-modified"},
 		{"r15 byte write", "41b701", NaCl, "0:r15-modified"},
 		{"r15 via setcc", "410f94c7", NaCl, "0:r15-modified"},
 		{"r15 via movd", "66410f7ec7", NaCl, "0:r15-modified"},
 		{"r15 via xchg", "4d87fe", NaCl, "0:r15-modified"},
-		{"r15 via bmi vvvv", "c4e280f3c8", NaCl, "0:r15-modified"},
+		{"r15 via bmi vvvv", "c4e283f6c8", NaCl, "0:r15-modified"},
 		{"r15 read ok", "4c89f8", NaCl, ""},
 		// %rsp / %rbp
 		{"ah is not rsp", "88e4", NaCl, ""},

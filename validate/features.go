@@ -56,6 +56,16 @@ const (
 // AllFeatures enables every feature (reference tests).
 const AllFeatures Features = 1<<featCount - 1
 
+// neverFeatures are the features outside NaCl's maximal feature set
+// (kValidatorCPUIDFeatures in NaCl's validator_ragel: AES, CLMUL, BMI1,
+// F16C, FXSR, LWP, TBM are 0 there; MON has no bit here, monitor/mwait
+// are rejected by the opcode tables). Instructions needing one of them
+// are rejected in every profile whatever Options.Features says. tzcnt is
+// the exception (NaCl allows it unconditionally; see run). NaCl's PRE is
+// also 0, but prefetch/prefetchw need "3DNOW or PRE" there and 3DNOW is
+// in the maximal set, so FeatPRFCHW is not listed.
+const neverFeatures = FeatAES | FeatPCLMUL | FeatBMI1 | FeatF16C | FeatFXSR | FeatLWP | FeatTBM
+
 var featNames = [...]string{
 	"x87", "cmov", "mmx", "sse", "sse2", "sse3", "ssse3", "sse4.1", "sse4.2",
 	"popcnt", "lzcnt", "bmi1", "bmi2", "aes", "pclmulqdq", "avx", "avx2", "fma",

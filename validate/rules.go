@@ -71,10 +71,15 @@ func (v *Validator) run(code []byte) {
 					break
 				}
 			}
-			if in.o.flags&fReject != 0 {
+			rejected := in.o.flags&fReject != 0
+			if rejected {
 				v.report(code, p, RuleForbidden, "instruction not allowed by NaCl's validator")
 			}
-			if in.need&^feats != 0 {
+			if never := in.need & neverFeatures; never != 0 && !isTZCNT(&in) {
+				if !rejected {
+					v.report(code, p, RuleCPUFeature, "instruction needs CPU feature "+never.String()+", outside NaCl's maximal feature set")
+				}
+			} else if in.need&^feats != 0 {
 				v.report(code, p, RuleCPUFeature, "instruction needs CPU feature "+(in.need&^feats).String())
 			}
 			if restricted == regNone && !in.mem && in.rex&8 == 0 && in.o.flags&(fWReg|fWRM|fWOp|fWAX|fWV) == 0 {
@@ -470,4 +475,12 @@ func (v *Validator) checkString(code []byte, p int, in *inst, prev []int) bool {
 		v.report(code, p, RuleUnrecognized, "string instruction without mov %edi,%edi; lea (%r15,%rdi,1),%rdi (and the same for %rsi) right before it")
 	}
 	return ok
+}
+
+// isTZCNT reports whether in is tzcnt (F3 0F BC), the one BMI1
+// instruction NaCl allows whatever the maximal feature set says (it runs
+// as bsf on CPUs without BMI1). It still needs FeatBMI1 in
+// Options.Features.
+func isTZCNT(in *inst) bool {
+	return in.opc == 0xbc && in.o.feat == feat(FeatBMI1)
 }

@@ -110,6 +110,9 @@ func buildVEX() {
 			}
 		}
 	}
+	// vpclmulqdq needs CLMUL (and AVX): CLMUL is outside NaCl's maximal
+	// feature set, so it must not pass as a plain AVX instruction.
+	vexTab[map0F3A][p66][0x44].feat = feat(FeatPCLMUL)
 	x := fValid | fModRM
 	put := func(m, p int, opcs []int, v vop) {
 		for _, o := range opcs {
