@@ -145,7 +145,7 @@ func (ns *Namespace) bindOne(o *Object, table string, r elfload.Reloc, scope []*
 		skip = o
 	}
 	def, ok := Lookup(scope, ref.Name, b.Version, class, skip)
-	if ok && def.Symbol.Bind() == stbGNUUnique {
+	if ok && def.Symbol.Bind() == stbGNUUnique && unique != nil {
 		if u, seen := unique[ref.Name]; seen {
 			def = u
 		} else {

@@ -901,6 +901,7 @@ func (l *Loader) lookupAddr(scope []*Object, what, name, version string) (uint64
 		}
 		return 0, &Error{Op: "dlsym", Msg: msg}
 	}
+	def = l.uniqueDef(def)
 	if def.Symbol.Type() == elf.STT_TLS {
 		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: %s is a thread-local symbol: its address depends on the thread (use SymTLS)", what, name)}
 	}

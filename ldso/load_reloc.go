@@ -106,7 +106,7 @@ func (l *Loader) resolve(m *Module, table string, r elfload.Reloc, scope []*Obje
 	if r.Sym == 0 {
 		return symRef{mod: m}, nil
 	}
-	b := l.ns.bindOne(o, table, r, scope, l.ns.unique)
+	b := l.ns.bindOne(o, table, r, scope, l.uniqueTable())
 	switch b.Kind {
 	case BoundWeakZero:
 		l.tracef("binding file %s [0] to (none): weak undefined symbol `%s' = 0", o.Path, b.Symbol)
@@ -144,6 +144,35 @@ func (l *Loader) resolve(m *Module, table string, r elfload.Reloc, scope []*Obje
 		dm.nodelete = true
 	}
 	return ref, nil
+}
+
+// uniqueTable is the namespace's table of STB_GNU_UNIQUE definitions
+// (glibc's _ns_unique_sym_table), created on first use.
+func (l *Loader) uniqueTable() map[string]Definition {
+	if l.ns.unique == nil {
+		l.ns.unique = map[string]Definition{}
+	}
+	return l.ns.unique
+}
+
+// uniqueDef applies the unique-symbol table to a dlsym result: the first
+// definition of a STB_GNU_UNIQUE name wins process-wide, and the object
+// holding it becomes NODELETE (glibc's do_lookup_unique marks the
+// definer when it enters the table).
+func (l *Loader) uniqueDef(def Definition) Definition {
+	if def.Symbol.Bind() != stbGNUUnique {
+		return def
+	}
+	t := l.uniqueTable()
+	if u, seen := t[def.Symbol.Name]; seen && l.mods[u.Object] != nil {
+		def = u
+	} else {
+		t[def.Symbol.Name] = def
+	}
+	if m := l.mods[def.Object]; m != nil {
+		m.nodelete = true
+	}
+	return def
 }
 
 func (l *Loader) relocOne(m *Module, table string, r elfload.Reloc, scope []*Object, fixes *[]ifuncFix) error {
