@@ -644,7 +644,7 @@ func checkBundleSplit(code []byte, whole *Verdict) []string {
 // knownAlignedTargetBug: the validator reports jumps to 32-aligned
 // in-chunk targets at invalid bundle starts (validate-bugs.md item 7);
 // NaCl never checks aligned targets. Set to false once fixed.
-const knownAlignedTargetBug = true
+const knownAlignedTargetBug = false
 
 var alignedTargetBugSeen atomic.Int64
 

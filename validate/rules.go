@@ -106,6 +106,18 @@ func (v *Validator) run(code []byte) {
 		}
 	}
 	for _, j := range v.jumps {
+		if j.target%bundleSize == 0 {
+			// A 32-aligned target is accepted unchecked, inside the chunk
+			// or not (NaCl's MarkJumpTarget). Safe: no instruction may
+			// cross a bundle boundary, a superinstruction's parts and a
+			// restricted register's use are confined to one bundle
+			// (restricted starts as none and the indirect-jump check only
+			// looks back within the bundle), so in a valid chunk every
+			// bundle start is an instruction start that IsTarget accepts.
+			// A bundle that breaks this has its own violation, so the
+			// chunk stays invalid.
+			continue
+		}
 		if j.target >= 0 && j.target < int64(len(code)) {
 			if !vd.IsTarget(int(j.target)) {
 				v.report(code, int(j.from), RuleBadJumpTarget, "jump target is not an instruction boundary outside a superinstruction")
