@@ -426,7 +426,7 @@ func (l *Loader) open(req *Object, name string, flags Flags) (*Module, error) {
 // claimInits marks root's objects whose constructors have not run as
 // being initialised by the caller, in constructor order (under mu).
 func (l *Loader) claimInits(root *Module) []*Module {
-	order := initOrder(root)
+	order := l.initOrder(root)
 	for _, m := range order {
 		m.inited = true
 		m.initDone = make(chan struct{})
@@ -637,24 +637,128 @@ func (l *Loader) unmap(m *Module) {
 }
 
 // initOrder is the constructor order for root's not yet initialised
-// objects: dependencies first (a depth-first post-order over DT_NEEDED
-// and relocation dependencies), root last.
-func initOrder(root *Module) []*Module {
-	var out []*Module
-	state := map[*Module]int{}
-	var visit func(m *Module, depth int)
-	visit = func(m *Module, depth int) {
-		if state[m] != 0 || m.inited || depth > 1<<12 {
-			return
+// objects, glibc 2.36's: root's search list sorted by sortMaps (root
+// forced first), run from the end, so dependencies come first and, in a
+// cycle, the opened object is initialised last. As in glibc, the root's
+// own dependency list is not set yet while its list is sorted, so the
+// traversal does not follow the root's DT_NEEDED edges. An object flagged
+// DF_1_INITFIRST (the last one of the list) runs before all others.
+func (l *Loader) initOrder(root *Module) []*Module {
+	var maps []*Module
+	for _, o := range searchList(root.Object) {
+		if m := l.mods[o]; m != nil {
+			maps = append(maps, m)
 		}
-		state[m] = 1
-		for _, d := range m.deps {
-			visit(d, depth+1)
-		}
-		state[m] = 2
-		out = append(out, m)
 	}
-	visit(root, 0)
+	sorted := l.sortMaps(maps, true, false, root)
+	var out []*Module
+	for i := len(sorted) - 1; i >= 0; i-- {
+		if !sorted[i].inited {
+			out = append(out, sorted[i])
+		}
+	}
+	first := -1
+	for i, m := range out {
+		if d := m.Object.Dynamic(); d != nil && d.Flags1&elf.DF_1_INITFIRST != 0 {
+			first = i
+		}
+	}
+	if first > 0 {
+		m := out[first]
+		copy(out[1:first+1], out[:first])
+		out[0] = m
+	}
+	return out
+}
+
+// neededModules are m's DT_NEEDED dependencies that are loaded, in
+// DT_NEEDED order.
+func (l *Loader) neededModules(m *Module) []*Module {
+	var out []*Module
+	for _, e := range m.Object.Needed {
+		if e.To == nil {
+			continue
+		}
+		if d := l.mods[e.To]; d != nil && d != m && !containsModule(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// sortMaps orders maps the way glibc 2.36's _dl_sort_maps (the default
+// depth-first algorithm) does: a depth-first traversal over DT_NEEDED
+// dependencies started from each map, last map first, records each map
+// after its dependencies into a reverse post-order, so that every map
+// precedes its dependencies (the destructor order; constructors run it
+// backwards). forFini adds relocation dependencies to the first
+// traversal and then traverses again, in that order, over DT_NEEDED
+// only (glibc's two passes; like glibc's add_dependency, a relocation
+// dependency counts only on an object outside the referrer's DT_NEEDED
+// closure that is not NODELETE). forceFirst keeps maps[0] first. The
+// traversal stays inside maps: Close sorts just the objects it unloads,
+// where glibc sorts the whole namespace (the executable, which is never
+// a relocation dependency there, has no counterpart here). The traversal
+// does not follow the dependencies of bare (nil: none such).
+func (l *Loader) sortMaps(maps []*Module, forceFirst, forFini bool, bare *Module) []*Module {
+	n := len(maps)
+	if n == 0 {
+		return nil
+	}
+	in := make(map[*Module]bool, n)
+	for _, m := range maps {
+		in[m] = true
+	}
+	pass := func(src []*Module, reldeps bool) ([]*Module, bool) {
+		rpo := make([]*Module, n)
+		head := n
+		visited := make(map[*Module]bool, n)
+		sawReldeps := false
+		var dfs func(m *Module)
+		dfs = func(m *Module) {
+			if visited[m] || !in[m] {
+				return
+			}
+			visited[m] = true
+			var needed []*Module
+			if m != bare {
+				needed = l.neededModules(m)
+			}
+			for _, d := range needed {
+				dfs(d)
+			}
+			if reldeps && m != bare {
+				closure := searchList(m.Object)
+				for i := len(m.deps) - 1; i >= 0; i-- {
+					d := m.deps[i]
+					if in[d] && !visited[d] && !d.nodelete && !containsObject(closure, d.Object) {
+						sawReldeps = true
+						dfs(d)
+					}
+				}
+			}
+			head--
+			rpo[head] = m
+		}
+		for i := len(src) - 1; i >= 0 && head > 0; i-- {
+			dfs(src[i])
+		}
+		return rpo[head:], sawReldeps
+	}
+	out, sawReldeps := pass(maps, forFini)
+	if sawReldeps {
+		out, _ = pass(out, false)
+	}
+	if forceFirst && len(out) > 0 && out[0] != maps[0] {
+		i := 0
+		for i < len(out) && out[i] != maps[0] {
+			i++
+		}
+		if i < len(out) {
+			copy(out[1:i+1], out[:i])
+			out[0] = maps[0]
+		}
+	}
 	return out
 }
 
@@ -781,8 +885,12 @@ func (l *Loader) detach() (dead, finis []*Module) {
 	if len(dead) == 0 {
 		return nil, nil
 	}
-	for i := len(l.inits) - 1; i >= 0; i-- {
-		if m := l.inits[i]; isDead[m] {
+	inited := map[*Module]bool{}
+	for _, m := range l.inits {
+		inited[m] = true
+	}
+	for _, m := range l.sortMaps(dead, false, true, nil) {
+		if inited[m] {
 			finis = append(finis, m)
 		}
 	}
