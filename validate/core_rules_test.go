@@ -55,6 +55,12 @@ func TestCoreDecisions(t *testing.T) {
 		{"r15 via xchg", "4d87fe", NaCl, "0:r15-modified"},
 		{"r15 via bmi vvvv", "c4e283f6c8", NaCl, "0:r15-modified"},
 		{"r15 read ok", "4c89f8", NaCl, ""},
+		// VEX.vvvv: reserved (1111b) without a vvvv operand
+		{"vex vvvv reserved (vmovdqa)", "c5f56fc1", NaCl, "0:unrecognized-instruction"},
+		{"vex vvvv operand (vaddps)", "c5f058c1", NaCl, ""},
+		{"vmovss register form uses vvvv", "c5f210c1", NaCl, ""},
+		{"vmovss memory form vvvv reserved", "c5f2100424", NaCl, "0:unrecognized-instruction"},
+		{"vmovss memory form", "c5fa100424", NaCl, ""},
 		// %rsp / %rbp
 		{"ah is not rsp", "88e4", NaCl, ""},
 		{"spl is rsp", "4088e4", NaCl, "0:rsp-partial-write"},

@@ -20,6 +20,11 @@ const (
 	vWV   uint32 = 1 << 30 // writes the GP register named by VEX.vvvv
 	vLIG  uint32 = 1 << 29 // scalar: the CPU ignores VEX.L; only L = 0 is accepted
 	vNoMd uint32 = 1 << 28 // no ModRM (vzeroupper/vzeroall)
+	// vNoV: no VEX.vvvv operand, the field must be 1111b (else #UD);
+	// vNoVMem: the same for the memory form only (vmovss/vmovsd).
+	vNoV    uint32 = 1 << 27
+	vNoVMem uint32 = 1 << 26
+	vexOnly        = vWV | vLIG | vNoMd | vNoV | vNoVMem
 )
 
 var vexGroup17 [8]vop // 0F38 F3: blsr /1, blsmsk /2, blsi /3
@@ -163,6 +168,34 @@ func buildVEX() {
 		vexGroup17[r] = vop{flags: x | vWV, feat: b1}
 	}
 	put(map0F38, pNone, ops(0xf3), vop{flags: x, group: 17, feat: b1})
+	markNoVvvv()
+}
+
+// markNoVvvv flags the VEX instructions without a VEX.vvvv operand (Intel
+// SDM: "VEX.vvvv is reserved and must be 1111b"): NaCl's DFA encodes
+// vvvv = 1111b into them, so any other value is unrecognized. Only
+// entries already valid are flagged.
+func markNoVvvv() {
+	mark := func(m, p int, f uint32, opcs ...int) {
+		for _, o := range opcs {
+			if vexTab[m][p][o].flags&fValid != 0 {
+				vexTab[m][p][o].flags |= f
+			}
+		}
+	}
+	mark(map0F, pNone, vNoV, 0x10, 0x11, 0x13, 0x17, 0x28, 0x29, 0x2b, 0x2e, 0x2f, 0x50, 0x51, 0x52, 0x53, 0x5a, 0x5b)
+	mark(map0F, p66, vNoV, 0x10, 0x11, 0x13, 0x17, 0x28, 0x29, 0x2b, 0x2e, 0x2f, 0x50, 0x51, 0x5a, 0x5b,
+		0x6e, 0x6f, 0x70, 0x7e, 0x7f, 0xc5, 0xd6, 0xd7, 0xe6, 0xe7, 0xf7)
+	mark(map0F, pF3, vNoV, 0x12, 0x16, 0x2c, 0x2d, 0x5b, 0x6f, 0x70, 0x7e, 0x7f, 0xe6)
+	mark(map0F, pF2, vNoV, 0x12, 0x2c, 0x2d, 0x70, 0xe6, 0xf0)
+	mark(map0F, pF3, vNoVMem, 0x10, 0x11) // vmovss: the register form merges vvvv
+	mark(map0F, pF2, vNoVMem, 0x10, 0x11) // vmovsd
+	mark(map0F38, p66, vNoV, 0x0e, 0x0f, 0x13, 0x17, 0x18, 0x19, 0x1a, 0x1c, 0x1d, 0x1e,
+		0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x2a, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35,
+		0x41, 0x58, 0x59, 0x5a, 0x78, 0x79, 0xdb)
+	mark(map0F3A, p66, vNoV, 0x00, 0x01, 0x04, 0x05, 0x08, 0x09, 0x14, 0x15, 0x16, 0x17,
+		0x19, 0x1d, 0x39, 0x60, 0x61, 0x62, 0x63, 0xdf)
+	mark(map0F3A, pF2, vNoV, 0xf0) // rorx
 }
 
 // decodeVEX decodes a VEX-prefixed instruction whose c4/c5 byte is at
@@ -238,8 +271,8 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 	if in.rex != 0 {
 		in.rex |= 0x40
 	}
-	o := op{flags: e.flags &^ (vWV | vLIG | vNoMd), imm: e.imm, size: szY, kind: e.kind}
-	if e.flags&vNoMd != 0 && vvvv != 0 {
+	o := op{flags: e.flags &^ vexOnly, imm: e.imm, size: szY, kind: e.kind}
+	if e.flags&(vNoMd|vNoV) != 0 && vvvv != 0 {
 		in.msg = mVEXVvvvMustBe1111
 		return stUnrecognized
 	}
@@ -257,7 +290,11 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 				return stUnrecognized
 			}
 			e.flags |= g.flags
-			o.flags |= g.flags &^ (vWV | vLIG | vNoMd)
+			o.flags |= g.flags &^ vexOnly
+		}
+		if e.flags&vNoVMem != 0 && in.mod != 3 && vvvv != 0 {
+			in.msg = mVEXVvvvMustBe1111
+			return stUnrecognized
 		}
 		if o.flags&fMemOnly != 0 && in.mod == 3 || o.flags&fRegOnly != 0 && in.mod != 3 {
 			in.msg = mInvalidOperandForm
