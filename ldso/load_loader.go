@@ -969,7 +969,11 @@ func (l *Loader) SymDefault(name, version string) (uint64, error) {
 }
 
 // SymNext is dlsym(RTLD_NEXT, name) called from code at caller: the
-// global scope after the caller's object.
+// caller's own search list (its local scope: the object and its
+// dependencies breadth first) after the caller's object, as glibc's
+// dl-sym.c looks up with skip_map = the caller; the global scope is not
+// searched, except from the executable (see isMain), whose search list
+// is the global scope.
 func (l *Loader) SymNext(caller uint64, name string) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -977,14 +981,31 @@ func (l *Loader) SymNext(caller uint64, name string) (uint64, error) {
 	if m == nil {
 		return 0, &Error{Op: "dlsym", Msg: "RTLD_NEXT used in code not dynamically loaded"}
 	}
-	scope := l.global
-	for i, o := range scope {
+	local := m.local
+	if local == nil {
+		local = searchList(m.Object)
+	}
+	if l.isMain(m) {
+		// The executable's search list is the global scope (glibc's
+		// _ns_main_searchlist, which RTLD_GLOBAL extends).
+		local = l.global
+	}
+	var scope []*Object
+	for i, o := range local {
 		if o == m.Object {
-			scope = scope[i+1:]
+			scope = local[i+1:]
 			break
 		}
 	}
 	return l.lookupAddr(scope, m.Object.Path, name, "")
+}
+
+// isMain reports whether m stands for the executable: the first object
+// loaded, when it was loaded RTLD_GLOBAL (an embedder's stand-in for the
+// program, opened first; the Loader's own main object is synthetic and
+// never mapped).
+func (l *Loader) isMain(m *Module) bool {
+	return len(l.order) > 0 && l.order[0] == m && len(l.global) > 0 && l.global[0] == m.Object
 }
 
 func (l *Loader) lookupAddr(scope []*Object, what, name, version string) (uint64, error) {
