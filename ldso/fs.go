@@ -48,6 +48,9 @@ func (f hostFile) Info() (FileID, int64, error) {
 	if err != nil {
 		return FileID{}, 0, err
 	}
+	if fi.IsDir() {
+		return FileID{}, 0, fmt.Errorf("%s: %w", f.Name(), syscall.EISDIR)
+	}
 	if !fi.Mode().IsRegular() {
 		return FileID{}, 0, fmt.Errorf("%s: not a regular file", f.Name())
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
 	"halite/elfload"
 )
@@ -474,6 +475,18 @@ func (ns *Namespace) try(path string, via Via, dir string, owner *Object) (*cand
 
 var errNotThere = errors.New("cannot open")
 
+// glibcError is a file rejected with glibc's text for the case (open_verify's
+// "file too short", "invalid ELF header", "cannot read file data: ..."); Err
+// is the precise cause (an *elfload.FormatError names offset and rule).
+type glibcError struct {
+	Path, Text string
+	Err        error
+}
+
+func (e *glibcError) Error() string { return e.Path + ": " + e.Text }
+
+func (e *glibcError) Unwrap() error { return e.Err }
+
 // openVerify opens path and parses it as an x86-64 ELF object.
 func (ns *Namespace) openVerify(path string) (File, FileID, *elfload.Plan, error) {
 	f, err := ns.cfg.FS.Open(path)
@@ -483,6 +496,11 @@ func (ns *Namespace) openVerify(path string) (File, FileID, *elfload.Plan, error
 	id, size, err := f.Info()
 	if err != nil {
 		f.Close()
+		if errors.Is(err, syscall.EISDIR) {
+			// glibc opens a directory, then its read fails (fatal,
+			// not a reason to try the next directory).
+			return nil, FileID{}, nil, &glibcError{Path: path, Text: "cannot read file data: Is a directory", Err: err}
+		}
 		return nil, FileID{}, nil, fmt.Errorf("%w: %v", errNotThere, err)
 	}
 	plan, err := elfload.Parse(f, size)
@@ -491,6 +509,12 @@ func (ns *Namespace) openVerify(path string) (File, FileID, *elfload.Plan, error
 		var fe *elfload.FormatError
 		if errors.As(err, &fe) && (fe.Rule == elfload.RuleBadClass || fe.Rule == elfload.RuleBadMachine) {
 			return nil, FileID{}, nil, fmt.Errorf("%s: %w: %v", path, errWrongClass, err)
+		}
+		if fe != nil && fe.Rule == elfload.RuleShortFile && size < 64 {
+			return nil, FileID{}, nil, &glibcError{Path: path, Text: "file too short", Err: err}
+		}
+		if fe != nil && fe.Rule == elfload.RuleBadMagic {
+			return nil, FileID{}, nil, &glibcError{Path: path, Text: "invalid ELF header", Err: err}
 		}
 		return nil, FileID{}, nil, fmt.Errorf("%s: %w", path, err)
 	}
