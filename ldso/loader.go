@@ -495,6 +495,14 @@ func (ns *Namespace) openVerify(path string) (File, FileID, *elfload.Plan, error
 	}
 	id, size, err := f.Info()
 	if err != nil {
+		if !errors.Is(err, syscall.EISDIR) {
+			// An FS may refuse a non-regular file without saying why:
+			// read it as glibc does (a directory fails with EISDIR).
+			var b [1]byte
+			if _, rerr := f.ReadAt(b[:], 0); errors.Is(rerr, syscall.EISDIR) {
+				err = rerr
+			}
+		}
 		f.Close()
 		if errors.Is(err, syscall.EISDIR) {
 			// glibc opens a directory, then its read fails (fatal,
