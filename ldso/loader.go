@@ -299,6 +299,15 @@ func (ns *Namespace) Dlopen(name string, caller *Object) (root *Object, local, l
 		caller = ns.Main
 	}
 	before := len(ns.Objects)
+	if strings.Contains(name, "/") && strings.Contains(name, "$") {
+		// glibc's _dl_map_object expands the tokens of a path with the
+		// caller's $ORIGIN (a name without '/' is searched as written).
+		exp, ok := ExpandTokens(name, caller.Origin, ns.cfg.Lib, ns.cfg.Platform)
+		if !ok || exp == "" {
+			return nil, nil, nil, &LoadError{Name: name, Requester: caller.Path, Err: errors.New("empty dynamic string token substitution")}
+		}
+		name = exp
+	}
 	e, err := ns.mapObject(caller, name, false)
 	if err != nil {
 		return nil, nil, nil, err
