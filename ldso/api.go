@@ -201,7 +201,7 @@ func (a *API) sym(t *sandbox.Thread, h, nameAddr, verAddr, caller, tp uint64) in
 	var addr uint64
 	switch h {
 	case 0: // RTLD_DEFAULT
-		addr, err = a.l.SymDefault(name, version)
+		addr, err = a.l.SymDefaultFrom(caller, name, version)
 	case ^uint64(0): // RTLD_NEXT
 		if version != "" {
 			return a.fail(t, fmt.Errorf("dlvsym: RTLD_NEXT with a version is not supported"))

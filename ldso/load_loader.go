@@ -968,6 +968,26 @@ func (l *Loader) SymDefault(name, version string) (uint64, error) {
 	return l.lookupAddr(l.global, "RTLD_DEFAULT", name, version)
 }
 
+// SymDefaultFrom is dlsym(RTLD_DEFAULT, name) called from code at caller:
+// SymDefault, and, as glibc's dlsym does (DL_LOOKUP_ADD_DEPENDENCY), the
+// object found becomes a dependency of the caller's object unless it is
+// already in the caller's search list or NODELETE, so closing the found
+// object's handle does not unload it while the caller is loaded.
+func (l *Loader) SymDefaultFrom(caller uint64, name, version string) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a, dm, err := l.lookupDef(l.global, "RTLD_DEFAULT", name, version)
+	if err != nil {
+		return 0, err
+	}
+	cm := l.moduleAt(caller)
+	if cm != nil && dm != nil && dm != cm && l.mods[dm.Object] == dm && !dm.nodelete &&
+		!l.isMain(dm) && !containsModule(cm.deps, dm) && !containsObject(searchList(cm.Object), dm.Object) {
+		cm.deps = append(cm.deps, dm)
+	}
+	return a, nil
+}
+
 // SymNext is dlsym(RTLD_NEXT, name) called from code at caller: the
 // caller's own search list (its local scope: the object and its
 // dependencies breadth first) after the caller's object, as glibc's
@@ -1009,6 +1029,13 @@ func (l *Loader) isMain(m *Module) bool {
 }
 
 func (l *Loader) lookupAddr(scope []*Object, what, name, version string) (uint64, error) {
+	a, _, err := l.lookupDef(scope, what, name, version)
+	return a, err
+}
+
+// lookupDef is lookupAddr that also returns the defining module (nil for
+// the runtime objects).
+func (l *Loader) lookupDef(scope []*Object, what, name, version string) (uint64, *Module, error) {
 	var ver *Version
 	if version != "" {
 		ver = &Version{Name: version, Hash: SysVHash(version)}
@@ -1022,17 +1049,17 @@ func (l *Loader) lookupAddr(scope []*Object, what, name, version string) (uint64
 	}
 	if !ok {
 		if a, _, ok := l.runtimeSymbol(name); ok {
-			return a, nil
+			return a, nil, nil
 		}
 		msg := fmt.Sprintf("%s: undefined symbol: %s", what, name)
 		if version != "" {
 			msg += ", version " + version
 		}
-		return 0, &Error{Op: "dlsym", Msg: msg}
+		return 0, nil, &Error{Op: "dlsym", Msg: msg}
 	}
 	def = l.uniqueDef(def)
 	if def.Symbol.Type() == elf.STT_TLS {
-		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: %s is a thread-local symbol: its address depends on the thread (use SymTLS)", what, name)}
+		return 0, nil, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: %s is a thread-local symbol: its address depends on the thread (use SymTLS)", what, name)}
 	}
 	m := l.mods[def.Object]
 	addr := def.Symbol.Value
@@ -1044,11 +1071,11 @@ func (l *Loader) lookupAddr(scope []*Object, what, name, version string) (uint64
 		v, err := l.call("IFUNC resolver of "+name, addr)
 		l.mu.Lock()
 		if err != nil {
-			return 0, &Error{Op: "dlsym", Msg: err.Error(), Err: err}
+			return 0, nil, &Error{Op: "dlsym", Msg: err.Error(), Err: err}
 		}
 		addr = v
 	}
-	return addr, nil
+	return addr, m, nil
 }
 
 // SymTLS returns the address of the TLS symbol name (in h's search list)
