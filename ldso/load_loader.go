@@ -961,11 +961,31 @@ func (l *Loader) SymVersion(h *Module, name, version string) (uint64, error) {
 }
 
 // SymDefault is dlsym(RTLD_DEFAULT, name): the global scope (objects
-// opened RTLD_GLOBAL, in order), then the runtime object.
+// opened RTLD_GLOBAL, in order), then the runtime object. It is called as
+// the program: when the first object loaded was opened RTLD_GLOBAL (an
+// embedder's program stand-in), the object found becomes its dependency
+// (see SymDefaultFrom).
 func (l *Loader) SymDefault(name, version string) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.lookupAddr(l.global, "RTLD_DEFAULT", name, version)
+	a, dm, err := l.lookupDef(l.global, "RTLD_DEFAULT", name, version)
+	if err == nil && len(l.order) > 0 && l.isMain(l.order[0]) {
+		// The Go side calls as the program: with a program stand-in
+		// loaded, the object found becomes its dependency, as glibc's
+		// dlsym from the executable does.
+		l.addSymDep(l.order[0], dm)
+	}
+	return a, err
+}
+
+// addSymDep records dm, found by a dlsym from cm, as a dependency of cm
+// (glibc's add_dependency): not when either is missing, dm is cm, dm is
+// NODELETE or the program, or dm already is in cm's search list.
+func (l *Loader) addSymDep(cm, dm *Module) {
+	if cm != nil && dm != nil && dm != cm && l.mods[dm.Object] == dm && !dm.nodelete &&
+		!l.isMain(dm) && !containsModule(cm.deps, dm) && !containsObject(searchList(cm.Object), dm.Object) {
+		cm.deps = append(cm.deps, dm)
+	}
 }
 
 // SymDefaultFrom is dlsym(RTLD_DEFAULT, name) called from code at caller:
@@ -980,11 +1000,7 @@ func (l *Loader) SymDefaultFrom(caller uint64, name, version string) (uint64, er
 	if err != nil {
 		return 0, err
 	}
-	cm := l.moduleAt(caller)
-	if cm != nil && dm != nil && dm != cm && l.mods[dm.Object] == dm && !dm.nodelete &&
-		!l.isMain(dm) && !containsModule(cm.deps, dm) && !containsObject(searchList(cm.Object), dm.Object) {
-		cm.deps = append(cm.deps, dm)
-	}
+	l.addSymDep(l.moduleAt(caller), dm)
 	return a, nil
 }
 
