@@ -61,7 +61,9 @@
 // bss zero; executable segments only through sandbox.MapCode, i.e.
 // validated, never writable; a page shared by code and data, a W+X
 // segment and DT_TEXTREL are refused), registers PT_TLS with pthread
-// (DF_STATIC_TLS objects get static TLS from the surplus), applies RELR,
+// (DF_STATIC_TLS objects get static TLS from the surplus, and so do the
+// TLS objects of a group with TPOFF64/TLSDESC references while the
+// surplus lasts), applies RELR,
 // RELATIVE, 64, PC32, 32, 32S, PC64, SIZE32/64, GLOB_DAT, JUMP_SLOT,
 // DTPMOD64, DTPOFF64, TPOFF64 and static-block TLSDESC with lookups over
 // the global scope then the root's search list (reversed with

@@ -199,14 +199,31 @@ func finalProt(p pageProt) sandbox.Prot {
 // registerTLS gives every new module with a PT_TLS segment a module id;
 // a module flagged DF_STATIC_TLS (initial-exec TLS) gets a static block in
 // the surplus, as glibc does for a dlopened module.
+//
+// When the new group has initial-exec references (TPOFF64 or TLSDESC
+// relocations) but its TLS objects are not flagged, each of them still
+// gets a static block while the surplus lasts (glibc allocates one when
+// the relocation is processed); without room it gets a dynamic one and
+// the relocation then fails as glibc's does.
 func (l *Loader) registerTLS(ms []*Module) error {
+	ie := false
+	for _, m := range ms {
+		if hasIERelocs(m) {
+			ie = true
+			break
+		}
+	}
 	for _, m := range ms {
 		t := m.Object.Plan.TLS
 		if t == nil {
 			continue
 		}
 		static := m.Object.Dynamic().Flags&elf.DF_STATIC_TLS != 0
-		mod, err := l.sys.TLS().Load(m.Object.Path, pthread.Template{Init: t.Init, Memsz: t.Memsz, Align: t.Align, Vaddr: t.Vaddr}, static)
+		tmpl := pthread.Template{Init: t.Init, Memsz: t.Memsz, Align: t.Align, Vaddr: t.Vaddr}
+		mod, err := l.sys.TLS().Load(m.Object.Path, tmpl, static || ie)
+		if _, ok := err.(*pthread.StaticTLSError); ok && !static {
+			mod, err = l.sys.TLS().Load(m.Object.Path, tmpl, false)
+		}
 		if err != nil {
 			if _, ok := err.(*pthread.StaticTLSError); ok {
 				return fmt.Errorf("%s: cannot allocate memory in static TLS block (%v)", m.Object.Path, err)
@@ -217,4 +234,21 @@ func (l *Loader) registerTLS(ms []*Module) error {
 		l.tracef("file=%s [0];  TLS module id %d%s", m.Object.Path, mod.ID(), map[bool]string{true: " (static)", false: ""}[static])
 	}
 	return nil
+}
+
+// hasIERelocs reports whether m has a TPOFF64 or TLSDESC relocation (an
+// initial-exec or descriptor reference that a static block satisfies).
+func hasIERelocs(m *Module) bool {
+	d := m.Object.Dynamic()
+	if d == nil {
+		return false
+	}
+	for _, t := range []elfload.RelocTable{d.Rela, d.JmpRel} {
+		for i := 0; i < t.Len(); i++ {
+			if ty := t.At(i).Type; ty == elf.R_X86_64_TPOFF64 || ty == rX8664TLSDesc {
+				return true
+			}
+		}
+	}
+	return false
 }
