@@ -81,6 +81,13 @@ type Loader struct {
 	spans atomic.Pointer[[]spanEntry]
 
 	runtimes []runtimeObject
+
+	// initRunning counts opens running constructors; initCond (on mu)
+	// signals when it drops. Like glibc's dl_load_lock, held across
+	// constructors and recursive for a constructor's own dlopen, an open
+	// from outside the running constructors waits for them.
+	initRunning int
+	initCond    *sync.Cond
 }
 
 type spanEntry struct {
@@ -149,6 +156,7 @@ func NewLoader(s *sandbox.Sandbox, sys *pthread.System, cfg LoaderConfig) (*Load
 	main.Origin = cfg.Cwd
 	ns.libraryPath = splitSearchPath(cfg.LibraryPath, ":;", cfg.Cwd, ns.cfg.Lib, ns.cfg.Platform)
 	l := &Loader{s: s, sys: sys, cfg: cfg, ns: ns, mods: map[*Object]*Module{}}
+	l.initCond = sync.NewCond(&l.mu)
 	l.runtimes = []runtimeObject{{pthread.RuntimeObjectName, sys.Symbol}}
 	if err := l.mapTrampoline(); err != nil {
 		return nil, err
@@ -244,6 +252,11 @@ func (l *Loader) OpenFrom(caller uint64, name string, flags Flags) (*Module, err
 			l.mu.Unlock()
 		}
 	}()
+	if cm := l.moduleAt(caller); cm == nil || cm.initDone == nil {
+		for l.initRunning > 0 {
+			l.initCond.Wait()
+		}
+	}
 	if flags&RTLD_NOLOAD != 0 {
 		m := l.findLoaded(name)
 		if m == nil {
@@ -263,6 +276,15 @@ func (l *Loader) OpenFrom(caller uint64, name string, flags Flags) (*Module, err
 	}
 	order := l.claimInits(m)
 	wait := l.pendingInits(m, caller, order)
+	if len(order) > 0 {
+		l.initRunning++
+		defer func() {
+			l.mu.Lock()
+			l.initRunning--
+			l.initCond.Broadcast()
+			l.mu.Unlock()
+		}()
+	}
 	unlocked = true
 	l.mu.Unlock()
 	for _, ch := range wait {
