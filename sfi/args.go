@@ -52,7 +52,7 @@ var withArg = map[string]bool{
 // dropped are flags that conflict with the sandbox's code generation; they
 // are accepted and ignored (the sandbox's own flags win).
 func dropped(a string) bool {
-	for _, p := range []string{"-march=", "-mavx", "-mfma", "-mbmi", "-mtune=native", "-fstack-protector", "-fcf-protection", "-mindirect-branch", "-mfunction-return", "-fno-pic", "-fno-PIC", "-fno-pie", "-fno-PIE", "-static", "-pie", "-no-pie", "-rdynamic", "-ftls-model=", "-mcmodel=", "-fsplit-stack", "-mred-zone", "-fomit-frame-pointer", "-fno-omit-frame-pointer"} {
+	for _, p := range []string{"-march=", "-mavx", "-mfma", "-mbmi", "-mtune=native", "-fstack-protector", "-fcf-protection", "-mindirect-branch", "-mfunction-return", "-fno-pic", "-fno-PIC", "-fno-pie", "-fno-PIE", "-static", "-pie", "-no-pie", "-rdynamic", "-mcmodel=", "-fsplit-stack", "-mred-zone", "-fomit-frame-pointer", "-fno-omit-frame-pointer"} {
 		if strings.HasPrefix(a, p) {
 			return true
 		}

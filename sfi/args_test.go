@@ -11,7 +11,7 @@ func TestParseArgs(t *testing.T) {
 	if err == nil {
 		t.Fatalf("-o with -c and several inputs: no error (%+v)", inv)
 	}
-	inv, err = ParseArgs([]string{"-O2", "-g", "-I", "inc", "-Iinc2", "-DX=1", "-UY", "-march=native", "-shared",
+	inv, err = ParseArgs([]string{"-O2", "-g", "-I", "inc", "-Iinc2", "-DX=1", "-UY", "-march=native", "-ftls-model=initial-exec", "-shared",
 		"-o", "lib.so", "a.c", "b.S", "c.s", "d.o", "-L/lib", "-l", "m", "-Wl,-soname,lib.so", "e.a", "-x", "c", "f.txt"})
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +23,7 @@ func TestParseArgs(t *testing.T) {
 	if !reflect.DeepEqual(inv.Inputs, wantIn) {
 		t.Errorf("inputs %+v, want %+v", inv.Inputs, wantIn)
 	}
-	wantC := []string{"-O2", "-g", "-I", "inc", "-Iinc2", "-DX=1", "-UY"}
+	wantC := []string{"-O2", "-g", "-I", "inc", "-Iinc2", "-DX=1", "-UY", "-ftls-model=initial-exec"}
 	if !reflect.DeepEqual(inv.CFlags, wantC) {
 		t.Errorf("cflags %q, want %q", inv.CFlags, wantC)
 	}

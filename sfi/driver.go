@@ -21,13 +21,16 @@ var supportSource []byte
 // (so they win): reserved base (%r15) and scratch (%r11) registers, %rbp
 // reserved for the frame pointer (so it always holds a sandbox address),
 // no red zone (the rewriter pushes), calls through the GOT instead of a PLT,
-// bundle-aligned functions, initial-exec TLS without direct %fs references,
-// no CET, no stack protector, SSE2 baseline only.
+// bundle-aligned functions, TLS without direct %fs references (gcc's
+// default TLS models: the rewriter handles the __tls_get_addr sequences),
+// no CET, no stack protector, SSE2 baseline only. Semantic interposition
+// stays on, as in gcc's default: a module's calls to its own exported
+// functions go through the GOT so that an earlier definition can interpose.
 var SandboxFlags = []string{
 	"-fPIC", "-ffixed-r15", "-ffixed-r11", "-ffixed-rbp", "-mno-red-zone", "-fno-plt",
-	"-falign-functions=32", "-ftls-model=initial-exec", "-mno-tls-direct-seg-refs",
+	"-falign-functions=32", "-mno-tls-direct-seg-refs",
 	"-fcf-protection=none", "-fno-stack-protector", "-march=x86-64", "-mno-avx",
-	"-fno-semantic-interposition", "-fno-stack-clash-protection",
+	"-fno-stack-clash-protection",
 	"-fasynchronous-unwind-tables",
 }
 
@@ -226,7 +229,7 @@ func (d *Driver) run() error {
 		out = "a.out"
 	}
 	args := []string{"-shared", "-nostartfiles", "-nostdlib", "-Wl,-z,now", "-Wl,-z,noexecstack",
-		"-Wl,-z,separate-code", "-Wl,--hash-style=gnu", "-Wl,-Bsymbolic-functions", "-Wl,--no-undefined-version", "-o", out}
+		"-Wl,-z,separate-code", "-Wl,--hash-style=gnu", "-Wl,--no-undefined-version", "-o", out}
 	// Inputs in command-line order: compiled objects where their sources
 	// were, plus the pass-through link arguments.
 	for _, in := range inv.Inputs {

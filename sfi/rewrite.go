@@ -73,7 +73,13 @@ type rewriter struct {
 
 	align   map[string]bool // labels to align to a bundle
 	defined map[string]bool // every label defined in the file
-	st      *stmt
+	// preemptible holds the symbols a direct branch may not reach without
+	// the dynamic linker's say: global or weak with default visibility (an
+	// earlier object in the search order may interpose them, as glibc
+	// allows) and IFUNC symbols (their address is the resolver's answer).
+	preemptible map[string]bool
+	ifunc       map[string]bool // symbols typed @gnu_indirect_function
+	st          *stmt
 }
 
 // Rewrite turns GNU as AT&T assembly (compiler output, hand-written .s, or
@@ -86,7 +92,9 @@ func Rewrite(src []byte, file string) ([]byte, error) {
 		return nil, perr
 	}
 	r := &rewriter{file: file, seen: map[string]string{}, files: map[string]string{}}
+	stmts = stripTLSPadding(stmts)
 	r.align, r.defined = collectAlignLabels(stmts)
+	r.preemptible, r.ifunc = collectPreemptible(stmts)
 	r.out.WriteString("\t.bundle_align_mode 5\n")
 	r.cur = section{key: ".text", exec: true}
 	r.out.WriteString("\t.text\n")
@@ -229,6 +237,123 @@ func sectionOf(dir, args string) (section, bool, error) {
 		return s, true, nil
 	}
 	return section{}, false, nil
+}
+
+// stripTLSPadding removes the padding of general-dynamic TLS sequences
+// (`data16 leaq x@tlsgd(%rip), %rdi`, then `.value 0x6666` or `.byte 0x66`
+// and `rex64` before the call to __tls_get_addr). The prefixes only exist so
+// that a linker can relax the sequence in place, which it never does for a
+// shared object; the call itself is sandboxed like any other. Nothing else
+// is touched: a 0x66 byte that is not part of such a sequence stays and is
+// refused as data in code.
+func stripTLSPadding(stmts []stmt) []stmt {
+	isTLSCall := func(st *stmt) bool {
+		if st.kind != stmtInstr || !strings.HasPrefix(st.mnem, "call") || len(st.ops) != 1 {
+			return false
+		}
+		d := st.ops[0].disp
+		return d == "__tls_get_addr@PLT" || d == "__tls_get_addr@plt" || d == "__tls_get_addr" ||
+			(d == "__tls_get_addr@GOTPCREL" && st.ops[0].base == "rip")
+	}
+	isTLSGD := func(st *stmt) bool {
+		return st.kind == stmtInstr && (st.mnem == "lea" || st.mnem == "leaq") && len(st.ops) == 2 &&
+			st.ops[0].kind == opMem && st.ops[0].base == "rip" && strings.HasSuffix(st.ops[0].disp, "@tlsgd")
+	}
+	isPad := func(st *stmt) bool {
+		if st.kind == stmtInstr {
+			return st.mnem == "rex64" || st.mnem == "data16"
+		}
+		if st.kind != stmtDirective {
+			return false
+		}
+		switch st.dir {
+		case ".byte":
+			return st.args == "0x66"
+		case ".value", ".word", ".short", ".2byte":
+			return st.args == "0x6666"
+		}
+		return false
+	}
+	// stripPrefixes drops data16/rex64 from an instruction and renders its
+	// text again.
+	stripPrefixes := func(st *stmt) {
+		var keep []string
+		for _, p := range st.prefixes {
+			if p != "data16" && p != "rex64" {
+				keep = append(keep, p)
+			}
+		}
+		if len(keep) == len(st.prefixes) {
+			return
+		}
+		st.prefixes = keep
+		var b strings.Builder
+		for _, p := range keep {
+			b.WriteString(p + " ")
+		}
+		b.WriteString(st.mnem)
+		if len(st.ops) > 0 {
+			b.WriteString(" " + joinOps(st.ops))
+		}
+		st.text = b.String()
+	}
+	out := stmts[:0:0]
+	for i := 0; i < len(stmts); i++ {
+		st := stmts[i]
+		if isPad(&st) {
+			// Padding must sit between the lea and the call (or before the
+			// lea): look past further padding for either.
+			j := i + 1
+			for j < len(stmts) && isPad(&stmts[j]) {
+				j++
+			}
+			if j < len(stmts) && (isTLSCall(&stmts[j]) || isTLSGD(&stmts[j])) {
+				continue
+			}
+		}
+		if isTLSGD(&st) || isTLSCall(&st) {
+			stripPrefixes(&st)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// collectPreemptible finds the symbols of a file that a direct branch must
+// not bind to at link time: those made global or weak without hidden,
+// internal or protected visibility, and IFUNC symbols (also returned alone).
+func collectPreemptible(stmts []stmt) (out, ifunc map[string]bool) {
+	global := map[string]bool{}
+	bound := map[string]bool{}
+	out = map[string]bool{}
+	ifunc = map[string]bool{}
+	for i := range stmts {
+		st := &stmts[i]
+		if st.kind != stmtDirective {
+			continue
+		}
+		switch st.dir {
+		case ".globl", ".global", ".weak":
+			for _, p := range strings.Split(st.args, ",") {
+				global[strings.TrimSpace(p)] = true
+			}
+		case ".hidden", ".internal", ".protected":
+			for _, p := range strings.Split(st.args, ",") {
+				bound[strings.TrimSpace(p)] = true
+			}
+		case ".type":
+			if parts, err := splitOperands(st.args); err == nil && len(parts) == 2 && strings.Contains(parts[1], "gnu_indirect_function") {
+				out[parts[0]] = true
+				ifunc[parts[0]] = true
+			}
+		}
+	}
+	for s := range global {
+		if !bound[s] {
+			out[s] = true
+		}
+	}
+	return out, ifunc
 }
 
 // collectAlignLabels finds the labels in executable sections whose address
@@ -672,16 +797,6 @@ func (r *rewriter) instruction(st *stmt) {
 			return
 		}
 		o := st.ops[0]
-		if sym, ok := strings.CutSuffix(o.disp, "@GOTPCREL"); ok && o.star && o.kind == opMem && o.base == "rip" && o.index == "" && r.defined[sym] && isSymbol(sym) {
-			// A function this file defines: call it directly. The link
-			// binds it locally (-Bsymbolic-functions, as gcc's
-			// -fno-semantic-interposition assumes), so no PLT stub.
-			if kind == "call" {
-				r.nopsPad(5)
-			}
-			r.emit(pre + kind + " " + sym)
-			return
-		}
 		if o.star {
 			if r.loadR11(o) {
 				r.maskedBranch(kind)
@@ -696,9 +811,10 @@ func (r *rewriter) instruction(st *stmt) {
 		if !plt {
 			sym, plt = strings.CutSuffix(o.disp, "@plt")
 		}
-		if !plt && isSymbol(o.disp) && !r.defined[o.disp] && !strings.HasPrefix(o.disp, ".L") {
-			// A direct branch to a symbol this file does not define would
-			// need a PLT stub: go through the GOT instead.
+		if !plt && isSymbol(o.disp) && (!r.defined[o.disp] || r.preemptible[o.disp]) && !strings.HasPrefix(o.disp, ".L") {
+			// A direct branch to a symbol this file does not define, or
+			// defines but may not bind to, would need a PLT stub: go
+			// through the GOT instead.
 			sym, plt = o.disp, true
 		}
 		if plt {
@@ -734,6 +850,13 @@ func (r *rewriter) instruction(st *stmt) {
 	}
 	if strings.HasPrefix(m, "bt") && len(st.ops) == 2 && st.ops[0].kind == opReg && st.ops[1].kind == opMem {
 		r.errorf("bit test with a register bit offset into memory is forbidden")
+		return
+	}
+	if (m == "lea" || m == "leaq") && len(st.ops) == 2 && st.ops[0].kind == opMem && st.ops[0].base == "rip" && st.ops[0].index == "" && r.ifunc[st.ops[0].disp] && st.ops[1].kind == opReg {
+		// The address of an IFUNC defined here: a PC-relative lea would make
+		// the linker point it at a PLT stub (an unvalidatable indirect
+		// jump); load the resolved address from the GOT instead.
+		r.emit(pre + "movq " + st.ops[0].disp + "@GOTPCREL(%rip), " + st.ops[1].text)
 		return
 	}
 	if m == "lea" || m == "leaq" || m == "leal" || m == "leaw" || strings.HasPrefix(m, "nop") || strings.HasPrefix(m, "prefetch") {
@@ -829,10 +952,16 @@ func isSymbol(s string) bool {
 // %r15) and the operand that replaces o. A base register alone is copied
 // with a 32-bit mov (which the CPU eliminates at rename) and keeps its
 // displacement on the access (the guard regions absorb it); anything with
-// an index is computed exactly with lea.
+// an index is computed exactly with lea. A displacement with a relocation
+// operator (x@dtpoff, the local-dynamic TLS form) cannot be assembled into a
+// 32-bit lea (GNU as refuses the signedness), so the address is computed in
+// 64 bits and then truncated by a 32-bit move.
 func sandboxMem(o operand) (string, operand) {
 	if o.base != "" && o.index == "" && regInfo[o.base].width == 64 && family(o.base) != "rip" {
 		return "movl %" + reg32of[family(o.base)] + ", %r11d", operand{kind: opMem, hasParen: true, disp: o.disp, base: "r15", index: "r11"}
+	}
+	if strings.Contains(o.disp, "@") {
+		return "leaq " + o.memString() + ", %r11\n\tmovl %r11d, %r11d", operand{kind: opMem, hasParen: true, base: "r15", index: "r11"}
 	}
 	return "leal " + o.memString() + ", %r11d", operand{kind: opMem, hasParen: true, base: "r15", index: "r11"}
 }
