@@ -62,7 +62,7 @@
 // validated, never writable; a page shared by code and data, a W+X
 // segment and DT_TEXTREL are refused), registers PT_TLS with pthread
 // (DF_STATIC_TLS objects get static TLS from the surplus, and so do the
-// TLS objects of a group with TPOFF64/TLSDESC references while the
+// TLS objects that the group's TPOFF64/TLSDESC references name, while the
 // surplus lasts), applies RELR,
 // RELATIVE, 64, PC32, 32, 32S, PC64, SIZE32/64, GLOB_DAT, JUMP_SLOT,
 // DTPMOD64, DTPOFF64, TPOFF64 and static-block TLSDESC with lookups over

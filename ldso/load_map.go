@@ -196,23 +196,34 @@ func finalProt(p pageProt) sandbox.Prot {
 	return p.prot
 }
 
+// StaticTLSError is glibc's "cannot allocate memory in static TLS block":
+// the TLS of the object at Path is used with the initial-exec model (or the
+// object is flagged DF_STATIC_TLS) and the static TLS surplus has no room
+// for it. Err, when set, is pthread's account of the space in use.
+type StaticTLSError struct {
+	Path string
+	Err  error
+}
+
+func (e *StaticTLSError) Error() string {
+	return e.Path + ": cannot allocate memory in static TLS block"
+}
+
+// Unwrap returns pthread's error, if any.
+func (e *StaticTLSError) Unwrap() error { return e.Err }
+
 // registerTLS gives every new module with a PT_TLS segment a module id;
 // a module flagged DF_STATIC_TLS (initial-exec TLS) gets a static block in
 // the surplus, as glibc does for a dlopened module.
 //
-// When the new group has initial-exec references (TPOFF64 or TLSDESC
-// relocations) but its TLS objects are not flagged, each of them still
-// gets a static block while the surplus lasts (glibc allocates one when
-// the relocation is processed); without room it gets a dynamic one and
-// the relocation then fails as glibc's does.
+// A module that the group's initial-exec references (TPOFF64 or TLSDESC
+// relocations) point at gets a static block too while the surplus lasts
+// (glibc allocates one when it processes such a relocation); without room
+// it gets a dynamic one and the relocation then fails as glibc's does.
+// Other modules keep dynamic blocks, so the surplus stays for those that
+// need it.
 func (l *Loader) registerTLS(ms []*Module) error {
-	ie := false
-	for _, m := range ms {
-		if hasIERelocs(m) {
-			ie = true
-			break
-		}
-	}
+	ie := ieTargets(ms)
 	for _, m := range ms {
 		t := m.Object.Plan.TLS
 		if t == nil {
@@ -220,13 +231,14 @@ func (l *Loader) registerTLS(ms []*Module) error {
 		}
 		static := m.Object.Dynamic().Flags&elf.DF_STATIC_TLS != 0
 		tmpl := pthread.Template{Init: t.Init, Memsz: t.Memsz, Align: t.Align, Vaddr: t.Vaddr}
-		mod, err := l.sys.TLS().Load(m.Object.Path, tmpl, static || ie)
+		mod, err := l.sys.TLS().Load(m.Object.Path, tmpl, static || ie[m])
 		if _, ok := err.(*pthread.StaticTLSError); ok && !static {
 			mod, err = l.sys.TLS().Load(m.Object.Path, tmpl, false)
 		}
 		if err != nil {
-			if _, ok := err.(*pthread.StaticTLSError); ok {
-				return fmt.Errorf("%s: cannot allocate memory in static TLS block (%v)", m.Object.Path, err)
+			if e, ok := err.(*pthread.StaticTLSError); ok {
+				l.tracef("%s: %v", m.Object.Path, e)
+				return &StaticTLSError{Path: m.Object.Path, Err: e}
 			}
 			return fmt.Errorf("%s: %w", m.Object.Path, err)
 		}
@@ -236,19 +248,53 @@ func (l *Loader) registerTLS(ms []*Module) error {
 	return nil
 }
 
-// hasIERelocs reports whether m has a TPOFF64 or TLSDESC relocation (an
-// initial-exec or descriptor reference that a static block satisfies).
-func hasIERelocs(m *Module) bool {
-	d := m.Object.Dynamic()
-	if d == nil {
-		return false
-	}
-	for _, t := range []elfload.RelocTable{d.Rela, d.JmpRel} {
-		for i := 0; i < t.Len(); i++ {
-			if ty := t.At(i).Type; ty == elf.R_X86_64_TPOFF64 || ty == rX8664TLSDesc {
-				return true
+// ieTargets returns the modules of a new group whose TLS an initial-exec
+// or descriptor relocation of the group refers to: the relocating module
+// itself for a relocation without a symbol or against its own defined
+// symbol, and every module of the group defining a TLS symbol of that name
+// otherwise (the binding is not known yet; a same-named definition in two
+// modules of one group is rare and costs only surplus).
+func ieTargets(ms []*Module) map[*Module]bool {
+	out := map[*Module]bool{}
+	names := map[string]bool{}
+	for _, m := range ms {
+		d := m.Object.Dynamic()
+		if d == nil {
+			continue
+		}
+		for _, t := range []elfload.RelocTable{d.Rela, d.JmpRel} {
+			for i := 0; i < t.Len(); i++ {
+				r := t.At(i)
+				if r.Type != elf.R_X86_64_TPOFF64 && r.Type != rX8664TLSDesc {
+					continue
+				}
+				if r.Sym == 0 || int(r.Sym) >= d.Symbols.Len() {
+					out[m] = true
+					continue
+				}
+				s := d.Symbols.At(int(r.Sym))
+				if s.Section != elf.SHN_UNDEF && s.Bind() == elf.STB_LOCAL {
+					out[m] = true
+					continue
+				}
+				names[s.Name] = true
 			}
 		}
 	}
-	return false
+	if len(names) == 0 {
+		return out
+	}
+	for _, m := range ms {
+		d := m.Object.Dynamic()
+		if d == nil || m.Object.Plan.TLS == nil {
+			continue
+		}
+		for i := 1; i < d.Symbols.Len(); i++ {
+			if s := d.Symbols.At(i); s.Section != elf.SHN_UNDEF && s.Type() == elf.STT_TLS && names[s.Name] {
+				out[m] = true
+				break
+			}
+		}
+	}
+	return out
 }

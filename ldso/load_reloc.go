@@ -250,7 +250,8 @@ func (l *Loader) relocOne(m *Module, table string, r elfload.Reloc, scope []*Obj
 		}
 		tpoff, ok := ref.mod.TLS.TPOffset()
 		if !ok {
-			return fmt.Errorf("%s: cannot allocate memory in static TLS block (initial-exec TLS of %s, which is not flagged DF_STATIC_TLS)", o.Path, ref.mod.Object.Path)
+			l.tracef("%s: initial-exec reference to the TLS of %s, which has no static block", o.Path, ref.mod.Object.Path)
+			return &StaticTLSError{Path: ref.mod.Object.Path}
 		}
 		v := uint64(tpoff) + ref.value + uint64(A)
 		if r.Type == elf.R_X86_64_TPOFF64 {

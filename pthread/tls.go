@@ -17,8 +17,12 @@ type Config struct {
 	TCBReserved uint64
 	// StaticSurplus is the number of bytes of static TLS reserved in every
 	// thread beyond the modules present when the first thread starts, for
-	// initial-exec modules loaded later. Default 64 KiB. Pages of it are
-	// committed only when a module is placed there.
+	// initial-exec modules loaded later. Default 1664 bytes, glibc's
+	// default surplus (glibc 2.36 elf/dl-tls.c with its default tunables:
+	// 3×192 for other namespaces' libc, 4×144 for other initial-exec
+	// libraries, 512 optional), so that a module glibc refuses with
+	// "cannot allocate memory in static TLS block" is refused here too.
+	// Pages of it are committed only when a module is placed there.
 	StaticSurplus uint64
 	// MaxStaticAlign is the alignment of the thread pointer and so the
 	// largest alignment a static TLS block may have. Default 4 KiB; must
@@ -34,7 +38,7 @@ type Config struct {
 }
 
 const (
-	defaultSurplus      = 64 << 10
+	defaultSurplus      = 1664
 	defaultStaticAlign  = 4 << 10
 	defaultMaxAlign     = 64 << 10
 	defaultMaxModules   = 4096
@@ -133,7 +137,7 @@ type StaticTLSError struct {
 	Size, Align uint64 // its p_memsz and p_align
 	Used        uint64 // bytes of the static area already in use
 	Needed      uint64 // bytes of static area in use with this module placed
-	Available   uint64 // size of the static area of every thread
+	Available   uint64 // static bytes modules may use: those at the first thread plus Config.StaticSurplus
 }
 
 func (e *StaticTLSError) Error() string {
@@ -156,8 +160,13 @@ type TLS struct {
 
 	staticUsed uint64 // end (largest offset) of the static blocks placed so far
 	staticSize uint64 // fixed when the first thread is created; 0 before
-	threads    map[*ThreadTLS]struct{}
-	tcbSize    uint64
+	// staticLimit is the largest static offset a later module may reach:
+	// the static modules present at the first thread plus the surplus, as
+	// glibc counts it (staticSize is larger, rounded up to MaxStaticAlign
+	// for the thread pointer's alignment; that slack is not handed out).
+	staticLimit uint64
+	threads     map[*ThreadTLS]struct{}
+	tcbSize     uint64
 
 	// cache keeps freed thread areas, DTVs and blocks for reuse, by
 	// (size, align), at most maxCached of each: thread create+join then
@@ -289,9 +298,9 @@ func (r *TLS) Load(name string, t Template, static bool) (*Module, error) {
 	newStaticUsed := r.staticUsed
 	if static {
 		off := staticOffset(r.staticUsed, t.Memsz, align, t.Vaddr)
-		if r.staticSize != 0 && off > r.staticSize {
+		if r.staticSize != 0 && off > r.staticLimit {
 			return nil, &StaticTLSError{Module: name, Size: t.Memsz, Align: align,
-				Used: r.staticUsed, Needed: off, Available: r.staticSize}
+				Used: r.staticUsed, Needed: off, Available: r.staticLimit}
 		}
 		if off > 1<<32 {
 			return nil, fmt.Errorf("pthread: module %q: static TLS would need %d bytes", name, off)
@@ -406,7 +415,8 @@ func (r *TLS) NewThread() (*ThreadTLS, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.staticSize == 0 {
-		r.staticSize = alignUp(r.staticUsed+r.cfg.StaticSurplus, r.cfg.MaxStaticAlign)
+		r.staticLimit = r.staticUsed + r.cfg.StaticSurplus
+		r.staticSize = alignUp(r.staticLimit, r.cfg.MaxStaticAlign)
 		if r.staticSize == 0 {
 			r.staticSize = r.cfg.MaxStaticAlign
 		}

@@ -183,13 +183,18 @@ func TestStaticSurplusAndNamedError(t *testing.T) {
 	if !errors.As(err, &se) {
 		t.Fatalf("got %v, want *StaticTLSError", err)
 	}
-	if se.Module != "libhuge.so" || se.Size != 7200 || se.Align != 32 || se.Available != size || se.Used != 5120 || se.Needed != 12320 {
+	if se.Module != "libhuge.so" || se.Size != 7200 || se.Align != 32 || se.Available != 112+8192 || se.Used != 5120 || se.Needed != 12320 {
 		t.Errorf("error fields %+v", *se)
 	}
-	for _, s := range []string{"libhuge.so", "7200", "12288", "static TLS"} {
+	for _, s := range []string{"libhuge.so", "7200", "8304", "static TLS"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not mention %q", err, s)
 		}
+	}
+	// The area's rounding slack (up to 12288) is not surplus: a module
+	// ending at 8432 > 112+8192 is refused as glibc would refuse it.
+	if _, err := r.Load("libslack.so", tmpl("", 3300, 16), true); !errors.As(err, &se) || se.Needed != 8432 {
+		t.Errorf("module in the rounding slack: got %v, want a StaticTLSError needing 8432", err)
 	}
 	if r.Generation() != gen || len(r.Modules()) != 2 {
 		t.Errorf("failed Load changed state")
