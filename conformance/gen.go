@@ -79,7 +79,7 @@ func Generate(scenario string, m *Module) Source {
 	// What the module uses from outside.
 	needLog := false
 	for _, a := range actions(m) {
-		if a.Set == "" && a.Wait == "" {
+		if a.Set == "" && a.Wait == "" && a.Call == "" {
 			needLog = true
 		}
 	}
@@ -91,7 +91,7 @@ func Generate(scenario string, m *Module) Source {
 	}
 	for _, f := range m.Funcs {
 		switch f.Expr.Kind {
-		case "next", "default", "open":
+		case "next", "default", "main", "open":
 			needDL = true
 		}
 	}
@@ -231,6 +231,9 @@ func Generate(scenario string, m *Module) Source {
 			fmt.Fprintf(&b, "\treturn %s() + %d;\n", callee, e.N)
 		case "weakcall":
 			fmt.Fprintf(&b, "\treturn %s ? %s() : -1;\n", e.Sym, e.Sym)
+		case "main":
+			fmt.Fprintf(&b, "\tvoid *m = dlopen((const char *)0, %s);\n\tif (!m) { conf_log2(\"main: \", dlerror()); return -1; }\n", flagExpr(Flags{"NOW"}))
+			fmt.Fprintf(&b, "\tlong (*p)(void) = (long (*)(void))dlsym(m, \"%s\");\n\tif (!p) { conf_log2(\"main %s: \", dlerror()); return -1; }\n\treturn p() + %d;\n", e.Sym, e.Sym, e.N)
 		case "next", "default":
 			h := "(void *)-1"
 			if e.Kind == "default" {
@@ -274,6 +277,9 @@ func Generate(scenario string, m *Module) Source {
 		fmt.Fprintf(&b, "long (*%s)(void) = %s;\n", p.Name, p.Sym)
 	}
 	for _, a := range actions(m) {
+		if a.Call != "" && !defined[a.Call] {
+			declare(fmt.Sprintf("extern long %s(void);", a.Call))
+		}
 		for _, v := range []string{a.Set, a.Wait} {
 			if v != "" && !defined[v] {
 				declare(fmt.Sprintf("extern long %s;", v))
@@ -284,6 +290,10 @@ func Generate(scenario string, m *Module) Source {
 		fmt.Fprintf(&b, "%s void %s(void) {\n", kind, fn)
 		if a.Set != "" {
 			fmt.Fprintf(&b, "\t*(volatile long *)&%s = 1;\n}\n", a.Set)
+			return
+		}
+		if a.Call != "" {
+			fmt.Fprintf(&b, "\t%s();\n}\n", a.Call)
 			return
 		}
 		if a.Wait != "" {

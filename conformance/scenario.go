@@ -91,6 +91,7 @@ type Action struct {
 	Flags Flags  // dlopen flags for Open
 	Set   string // if non-empty: store 1 into this data symbol (no log)
 	Wait  string // if non-empty: spin until this data symbol is non-zero (no log)
+	Call  string // if non-empty: call this function (long SYM(void), no log)
 }
 
 // Func is an exported function returning long.
@@ -105,7 +106,7 @@ type Func struct {
 
 // Expr is the body of a function.
 type Expr struct {
-	Kind string // const, call, weakcall, next, default, tls, tlsinc, tlsalign, counter, read, addr, callptr, ifunc, ifunc-select, tablesum, open
+	Kind string // const, call, weakcall, next, default, main, tls, tlsinc, tlsalign, counter, read, addr, callptr, ifunc, ifunc-select, tablesum, open
 	N    int64  // constant, addend, alignment
 	N2   int64  // second constant of ifunc-select
 	Sym  string // symbol, variable, table or path
@@ -694,12 +695,15 @@ func (p *parser) parseAction(rest string) (Action, error) {
 		return Action{}, p.errf("log text must be printable ASCII without quotes or backslashes, at most %d bytes", maxTokenLen)
 	}
 	f := strings.Fields(rest)
-	if f[0] == "set" || f[0] == "wait" {
+	if f[0] == "set" || f[0] == "wait" || f[0] == "call" {
 		if len(f) != 2 || !identRe.MatchString(f[1]) {
 			return Action{}, p.errf("want: %s VAR", f[0])
 		}
-		if f[0] == "set" {
+		switch f[0] {
+		case "set":
 			return Action{Set: f[1]}, nil
+		case "call":
+			return Action{Call: f[1]}, nil
 		}
 		return Action{Wait: f[1]}, nil
 	}
@@ -815,7 +819,7 @@ func (p *parser) parseExpr(f []string) (Expr, error) {
 	var e Expr
 	var err error
 	switch f[0] {
-	case "call", "next", "default":
+	case "call", "next", "default", "main":
 		e.Kind = f[0]
 		u := f[0] + " SYM [+ N]"
 		if len(f) < 2 {
@@ -888,7 +892,7 @@ func (p *parser) parseExpr(f []string) (Expr, error) {
 		e.Flag, err = p.parseFlags(f[2])
 	default:
 		e.Kind = "const"
-		if err = want(1, "N | call SYM[@V] [+ N] | weakcall SYM | next SYM [+ N] | default SYM [+ N] | tls VAR | tlsinc VAR | tlsalign VAR A | counter | read VAR | addr SYM | callptr PTR | ifunc N | ifunc-select SYM N1 N2 | tablesum T | open PATH FLAGS"); err != nil {
+		if err = want(1, "N | call SYM[@V] [+ N] | weakcall SYM | next SYM [+ N] | default SYM [+ N] | main SYM [+ N] | tls VAR | tlsinc VAR | tlsalign VAR A | counter | read VAR | addr SYM | callptr PTR | ifunc N | ifunc-select SYM N1 N2 | tablesum T | open PATH FLAGS"); err != nil {
 			return e, err
 		}
 		e.N, err = p.number(f[0])

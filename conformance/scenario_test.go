@@ -156,6 +156,8 @@ func TestParseErrors(t *testing.T) {
 		{"join busy", head + "run\nthread t\nstart t loaded ./a.so\njoin t\n", 6, "still running an operation"},
 		{"sleep range", head + "run\nsleep 5000\n", 4, "want 1 to 2000"},
 		{"ctor set usage", head + "module a.so\nctor set\n", 4, "want: set VAR"},
+		{"ctor call usage", head + "module a.so\nctor call f g\n", 4, "want: call VAR"},
+		{"main usage", head + "module a.so\nfunc f = main\n", 4, "want: main SYM [+ N]"},
 		{"funcs count", head + "module a.so\nfuncs f 0\n", 4, "want 1 to 4096"},
 		{"funcs twice", head + "module a.so\nfuncs f 2\nfuncs f 3\n", 5, "defined twice"},
 		{"abs value", head + "module a.so\nabs x = y\n", 4, `number "y"`},
