@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"halite/elfload"
 	"halite/ldso"
 	"halite/pthread"
 	"halite/sandbox"
@@ -37,10 +35,9 @@ import (
 // Modules calling dlopen/dlsym/dlerror themselves get them from the
 // loader's in-sandbox dl* API (ldso.InstallAPI, libhalite.so).
 //
-// Partial: constructors and destructors run on the loader's own call threads
-// rather than on the thread that opens or closes; exit-time destructors
-// are run by the backend itself (see Exit), without the dependencies
-// glibc records for relocations and dlsym.
+// Partial: constructors and destructors (exit-time ones included, see
+// Exit) run on the loader's own call threads rather than on the thread
+// that opens, closes or exits.
 type Halite struct {
 	CacheDir string // DefaultCacheDir() if empty
 	GCC      string // the gcc halite cc drives, "gcc" if empty
@@ -489,10 +486,7 @@ func (e *haliteEnv) module(h uint64) *ldso.Module {
 func (e *haliteEnv) Open(thread, path string, flags int) (h uint64, err error) {
 	defer recoverLoader("dlopen", &err)
 	defer e.plug()
-	if path == "" {
-		return e.handle(e.main), nil
-	}
-	m, err := e.l.Open(path, ldso.Flags(flags))
+	m, err := e.l.Open(path, ldso.Flags(flags)) // "" is dlopen(NULL): the loader's Main
 	for try := 0; err != nil && try < 32 && errors.Is(err, sandbox.ErrRetired); try++ {
 		// A module of a rolled-back open was unmapped (retired) and the
 		// loader was handed the range again; nothing of the failed open
@@ -527,42 +521,34 @@ func (e *haliteEnv) handle(m *ldso.Module) uint64 {
 	return h
 }
 
-// Sym is dlsym / dlvsym.
+// Sym is dlsym / dlvsym, called as from the main program (the runtime
+// module) on the operation's thread, so a thread-local symbol gives that
+// thread's copy.
 func (e *haliteEnv) Sym(thread string, scope Scope, h uint64, name, version string) (addr uint64, err error) {
 	defer recoverLoader("dlsym", &err)
-	var m *ldso.Module
-	if scope == ScopeHandle {
-		if m = e.module(h); m == nil {
+	w, err := e.thread(thread)
+	if err != nil {
+		return 0, err
+	}
+	req := ldso.SymRequest{Name: name, Version: version, Thread: w.t}
+	switch scope {
+	case ScopeHandle:
+		req.Scope = ldso.ScopeHandle
+		if req.Handle = e.module(h); req.Handle == nil {
 			return 0, &DLError{Msg: "dlsym: invalid handle"}
 		}
-	}
-	var a uint64
-	switch {
-	case scope == ScopeNext:
-		if version != "" {
-			return 0, fmt.Errorf("dlvsym(RTLD_NEXT) is not supported by the halite backend")
-		}
-		a, err = e.l.SymNext(e.main.Base, name)
-	case scope == ScopeDefault || m == e.main:
-		a, err = e.l.SymDefault(name, version)
-		if err != nil {
-			// glibc names the main program in RTLD_DEFAULT misses.
-			var le *ldso.Error
-			if errors.As(err, &le) && strings.HasPrefix(le.Msg, "RTLD_DEFAULT: ") {
-				return 0, &DLError{Msg: guestMain + ": " + strings.TrimPrefix(le.Msg, "RTLD_DEFAULT: ")}
-			}
-		}
+	case ScopeNext:
+		req.Scope = ldso.ScopeNext // Caller 0: the program stand-in (e.main)
 	default:
-		a, err = e.l.SymVersion(m, name, version)
-		if err != nil && version == "" && strings.Contains(err.Error(), "thread-local symbol") {
-			w, werr := e.thread(thread)
-			if werr != nil {
-				return 0, werr
-			}
-			a, err = e.l.SymTLS(m, name, w.t)
-		}
+		req.Scope = ldso.ScopeDefault
 	}
+	a, err := e.l.Dlsym(req)
 	if err != nil {
+		// glibc names the main program in RTLD_DEFAULT misses.
+		var le *ldso.Error
+		if errors.As(err, &le) && strings.HasPrefix(le.Msg, "RTLD_DEFAULT: ") {
+			return 0, &DLError{Msg: guestMain + ": " + strings.TrimPrefix(le.Msg, "RTLD_DEFAULT: ")}
+		}
 		return 0, dlErr(err)
 	}
 	return a, nil
@@ -575,9 +561,6 @@ func (e *haliteEnv) Close(thread string, h uint64) (err error) {
 	m := e.module(h)
 	if m == nil {
 		return &DLError{Msg: "shared object not open"}
-	}
-	if m == e.main {
-		return nil // dlclose(dlopen(NULL)) does nothing
 	}
 	return dlErr(e.l.Close(m))
 }
@@ -602,17 +585,12 @@ func (e *haliteEnv) Write(thread string, addr uint64, v int64) error {
 	return e.s.Write(addr, le64bytes(uint64(v)))
 }
 
-// Exit ends the process as exit(0) does: the destructors of every object
-// still loaded run on the main thread in glibc's _dl_fini order (see
-// finiOrder), then the scenario threads end. If the loader has an Exit
-// entry point of its own it is used instead.
+// Exit ends the process as exit(0) does: the loader runs the destructors
+// of every object still loaded in glibc's _dl_fini order (Loader.Exit),
+// then the scenario threads end.
 func (e *haliteEnv) Exit() error {
-	if x, ok := any(e.l).(interface{ Exit() error }); ok {
-		if err := x.Exit(); err != nil {
-			return dlErr(err)
-		}
-	} else if err := e.runExitFini(); err != nil {
-		return err
+	if err := e.l.Exit(); err != nil {
+		return dlErr(err)
 	}
 	e.mu.Lock()
 	names := make([]string, 0, len(e.threads))
@@ -628,127 +606,12 @@ func (e *haliteEnv) Exit() error {
 	return nil
 }
 
-// finiObject is one loaded object as _dl_fini sees it.
-type finiObject struct {
-	name   string
-	soname string
-	bias   uint64
-	dyn    *elfload.Dynamic
-	deps   []int // direct DT_NEEDED dependencies (indexes), in order
-}
-
-// hostPath maps a guest path of the scenario directory to the host.
-func (e *haliteEnv) hostPath(guest string) (string, bool) {
-	if !path.IsAbs(guest) {
-		guest = path.Join(GuestDir, guest)
-	}
-	guest = path.Clean(guest)
-	if guest == GuestDir || !strings.HasPrefix(guest, GuestDir+"/") {
-		return "", false
-	}
-	return filepath.Join(e.hostDir, filepath.FromSlash(strings.TrimPrefix(guest, GuestDir+"/"))), true
-}
-
-// runExitFini runs the exit-time destructors (DT_FINI_ARRAY in reverse,
-// then DT_FINI) of every loaded object of the scenario directory, in
-// finiOrder. The dynamic sections are read from the files the objects
-// were loaded from; the arrays' relocated contents from sandbox memory.
-func (e *haliteEnv) runExitFini() error {
-	objs, _, _ := e.l.Objects()
-	var fo []finiObject
-	for _, o := range objs {
-		hp, ok := e.hostPath(o.Name)
-		if !ok {
-			continue // the runtime module (the main program): no destructors
-		}
-		f, err := elfload.Open(hp)
-		if err != nil {
-			return fmt.Errorf("exit: %s: %w", o.Name, err)
-		}
-		d := f.Dynamic
-		f.Close()
-		if d == nil {
-			continue
-		}
-		fo = append(fo, finiObject{name: o.Name, soname: d.Soname, bias: o.Addr, dyn: d})
-	}
-	for i := range fo {
-		for _, n := range fo[i].dyn.Needed {
-			for j := range fo {
-				if j != i && (fo[j].soname == n || path.Base(fo[j].name) == n) {
-					fo[i].deps = append(fo[i].deps, j)
-					break
-				}
-			}
-		}
-	}
-	for _, i := range finiOrder(fo) {
-		o := fo[i]
-		var fns []uint64
-		if r := o.dyn.FiniArray; r.End > r.Start {
-			n := (r.End - r.Start) / 8
-			if n > 1<<16 {
-				return fmt.Errorf("exit: %s: DT_FINI_ARRAY of %d entries", o.name, n)
-			}
-			buf := make([]byte, 8*n)
-			if err := e.s.Read(o.bias+r.Start, buf); err != nil {
-				return fmt.Errorf("exit: %s: DT_FINI_ARRAY: %w", o.name, err)
-			}
-			for k := int(n) - 1; k >= 0; k-- {
-				if a := le64(buf[8*k:]); a != 0 && a != ^uint64(0) {
-					fns = append(fns, a)
-				}
-			}
-		}
-		if o.dyn.Fini != 0 {
-			fns = append(fns, o.bias+o.dyn.Fini)
-		}
-		for _, a := range fns {
-			if _, err := e.run("", a); err != nil {
-				return fmt.Errorf("exit: destructor of %s: %w", o.name, err)
-			}
-		}
-	}
-	return nil
-}
-
 func le64(b []byte) uint64 {
 	var v uint64
 	for i := 7; i >= 0; i-- {
 		v = v<<8 | uint64(b[i])
 	}
 	return v
-}
-
-// finiOrder is the order glibc's _dl_fini runs destructors in
-// (_dl_sort_maps, depth-first): a depth-first walk over the objects in
-// reverse load order, each object placed before everything reached from
-// its dependencies (reverse postorder), so dependents come first.
-// Dependencies created by relocations or dlsym (glibc's l_reldeps) are not
-// known here.
-func finiOrder(fo []finiObject) []int {
-	visited := make([]bool, len(fo))
-	rpo := make([]int, len(fo))
-	head := len(fo)
-	var dfs func(i, depth int)
-	dfs = func(i, depth int) {
-		visited[i] = true
-		if depth < len(fo) {
-			for _, d := range fo[i].deps {
-				if !visited[d] {
-					dfs(d, depth+1)
-				}
-			}
-		}
-		head--
-		rpo[head] = i
-	}
-	for i := len(fo) - 1; i >= 0; i-- {
-		if !visited[i] {
-			dfs(i, 0)
-		}
-	}
-	return rpo[head:]
 }
 
 // recoverLoader turns a panic of the loader into an error of the backend

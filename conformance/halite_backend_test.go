@@ -8,7 +8,6 @@ import (
 	"os"
 	"regexp"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -167,28 +166,6 @@ func TestRetiredRange(t *testing.T) {
 		lo, hi, ok := retiredRange(tc.msg)
 		if lo != tc.lo || hi != tc.hi || ok != tc.ok {
 			t.Errorf("retiredRange(%q) = %#x, %#x, %v; want %#x, %#x, %v", tc.msg, lo, hi, ok, tc.lo, tc.hi, tc.ok)
-		}
-	}
-}
-
-func TestFiniOrder(t *testing.T) {
-	obj := func(deps ...int) finiObject { return finiObject{deps: deps} }
-	tests := []struct {
-		name string
-		objs []finiObject // load order
-		want []int
-	}{
-		{"one", []finiObject{obj()}, []int{0}},
-		{"chain a->b->c loaded a,b,c", []finiObject{obj(1), obj(2), obj()}, []int{0, 1, 2}},
-		{"independent: reverse load order", []finiObject{obj(), obj(), obj()}, []int{0, 1, 2}},
-		{"dependency loaded later than its user", []finiObject{obj(), obj(0)}, []int{1, 0}},
-		{"cycle a<->b: the later-loaded end first (init-cycle: dtor b, dtor a)", []finiObject{obj(1), obj(0)}, []int{1, 0}},
-		{"diamond a->b,c; b->d; c->d", []finiObject{obj(1, 2), obj(3), obj(3), obj()}, []int{0, 1, 2, 3}},
-	}
-	for _, tc := range tests {
-		got := finiOrder(tc.objs)
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%s: finiOrder = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package ldso
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -32,15 +31,21 @@ import (
 // life. dlerror's string is per calling thread, in a page of its own freed
 // when the thread ends.
 //
-// dlsym(handle, name) of a thread-local symbol returns its address in the
-// calling thread (Loader.SymTLS), as glibc does.
+// dlsym(handle, name), dlsym(RTLD_DEFAULT/RTLD_NEXT, name) and dlvsym of a
+// thread-local symbol return its address in the calling thread, as glibc
+// does; the calling thread is the pthread thread running as the host
+// call's *sandbox.Thread (pthread's trusted map, see threadOf), never a
+// value read from guest memory. dlopen(NULL) returns the main program's
+// handle (Loader.Main; its guest value is libhalite.so's address), whose
+// dlsym searches the global scope. A dlopen from a thread that is running
+// constructors is recursive (Loader.OpenFromThread). A dl_iterate_phdr
+// walk reports the objects loaded when it began, each once.
 //
-// Limits (partial): a thread-local symbol is found only through a handle
-// (not RTLD_DEFAULT/RTLD_NEXT, nor dlvsym); dlpi_phdr holds the PT_LOAD and
-// PT_TLS headers rebuilt from the load plan (PT_TLS's p_offset is 0) (not the file's whole table);
-// dl_iterate_phdr does not hold a lock across the walk (an object loaded
-// or unloaded meanwhile may be skipped or seen twice); dlopen(NULL) fails
-// (there is no main program).
+// Limits (partial): dlpi_phdr holds the PT_LOAD and PT_TLS headers rebuilt
+// from the load plan (PT_TLS's p_offset is 0) (not the file's whole
+// table); dl_iterate_phdr does not block dlclose during the walk as
+// glibc's lock does, so an object closed meanwhile is still reported
+// (with the address it had).
 type API struct {
 	l      *Loader
 	s      *sandbox.Sandbox
@@ -49,8 +54,9 @@ type API struct {
 
 	mu    sync.Mutex
 	errs  map[*sandbox.Thread]*threadError
-	strs  map[string]uint64 // interned guest copies
-	chunk uint64            // current arena chunk [chunk, chunkEnd)
+	walks map[*sandbox.Thread]*phdrWalk // dl_iterate_phdr walks in progress
+	strs  map[string]uint64             // interned guest copies
+	chunk uint64                        // current arena chunk [chunk, chunkEnd)
 	used  uint64
 	total uint64
 }
@@ -83,7 +89,7 @@ func InstallAPI(l *Loader) (*API, error) {
 		s.Unmap(addr, size)
 		return nil, fmt.Errorf("ldso: mapping %s at %#x: %w", APIRuntimeName, addr, err)
 	}
-	a := &API{l: l, s: s, rt: rt, rtAddr: addr, errs: map[*sandbox.Thread]*threadError{}, strs: map[string]uint64{}}
+	a := &API{l: l, s: s, rt: rt, rtAddr: addr, errs: map[*sandbox.Thread]*threadError{}, walks: map[*sandbox.Thread]*phdrWalk{}, strs: map[string]uint64{}}
 	l.AddRuntime(APIRuntimeName, a.Symbol)
 	s.Handle(CallDlopen, a.dlopen)
 	s.Handle(CallDlsym, a.dlsym)
@@ -143,9 +149,14 @@ func (a *API) readName(what string, addr uint64) (string, error) {
 	return s, nil
 }
 
-// module returns the open module whose handle is h.
+// module returns the open module whose handle is h; the main program's
+// handle (dlopen(NULL)) is libhalite.so's address, which no loaded
+// module's mapping starts at.
 func (a *API) module(h uint64) *Module {
 	l := a.l
+	if h == a.rtAddr {
+		return l.Main()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range l.order {
@@ -156,38 +167,60 @@ func (a *API) module(h uint64) *Module {
 	return nil
 }
 
+// handle is the guest handle of m.
+func (a *API) handle(m *Module) uint64 {
+	if m == a.l.Main() {
+		return a.rtAddr
+	}
+	return m.Start
+}
+
+// threadOf is the pthread thread running as t, found through pthread's
+// own trusted map from raw threads (its gettid call answers from the
+// thread pointer recorded when the thread was started, never from guest
+// memory), or nil for a thread pthread did not start.
+func (a *API) threadOf(t *sandbox.Thread) *pthread.Thread {
+	h := a.s.Handler(pthread.SysGettid)
+	if h == nil {
+		return nil
+	}
+	tid := h(t, &[6]uint64{})
+	if tid <= 0 {
+		return nil
+	}
+	return a.l.sys.Threads().Lookup(int(tid))
+}
+
 func (a *API) dlopen(t *sandbox.Thread, r *[6]uint64) int64 {
-	if r[0] == 0 {
-		return a.fail(t, errors.New("dlopen(NULL): there is no main program in the sandbox"))
+	name := ""
+	if r[0] != 0 {
+		var err error
+		if name, err = a.readName("dlopen", r[0]); err != nil {
+			return a.fail(t, err)
+		}
 	}
-	name, err := a.readName("dlopen", r[0])
-	if err != nil {
-		return a.fail(t, err)
-	}
-	m, err := a.l.OpenFrom(r[2], name, Flags(int32(r[1])))
+	m, err := a.l.OpenFromThread(a.threadOf(t), r[2], name, Flags(int32(r[1])))
 	if err != nil {
 		return a.fail(t, err)
 	}
 	if m == nil {
 		return 0 // RTLD_NOLOAD of an object not loaded: NULL, no error
 	}
-	return int64(m.Start)
+	return int64(a.handle(m))
 }
 
 func (a *API) dlsym(t *sandbox.Thread, r *[6]uint64) int64 {
-	return a.sym(t, r[0], r[1], 0, r[2], r[3])
+	return a.sym(t, r[0], r[1], 0, r[2])
 }
 
 func (a *API) dlvsym(t *sandbox.Thread, r *[6]uint64) int64 {
-	return a.sym(t, r[0], r[1], r[2], r[3], r[4])
+	return a.sym(t, r[0], r[1], r[2], r[3])
 }
 
-// sym is dlsym/dlvsym. tp is the caller's thread pointer as its stub read
-// it (%fs:0): it selects the thread whose block a thread-local symbol's
-// address is in. The guest can forge that word, but only to get the
-// address of another of its own threads' variable, which it could compute
-// anyway.
-func (a *API) sym(t *sandbox.Thread, h, nameAddr, verAddr, caller, tp uint64) int64 {
+// sym is dlsym/dlvsym from code at caller on thread t: a thread-local
+// symbol's address is t's copy (the thread found through pthread's
+// trusted map, not the thread pointer the stub also passes).
+func (a *API) sym(t *sandbox.Thread, h, nameAddr, verAddr, caller uint64) int64 {
 	name, err := a.readName("dlsym", nameAddr)
 	if err != nil {
 		return a.fail(t, err)
@@ -198,29 +231,25 @@ func (a *API) sym(t *sandbox.Thread, h, nameAddr, verAddr, caller, tp uint64) in
 			return a.fail(t, err)
 		}
 	}
-	var addr uint64
+	req := SymRequest{Name: name, Version: version, Caller: caller, Thread: a.threadOf(t)}
 	switch h {
 	case 0: // RTLD_DEFAULT
-		addr, err = a.l.SymDefaultFrom(caller, name, version)
-	case ^uint64(0): // RTLD_NEXT
-		if version != "" {
-			return a.fail(t, fmt.Errorf("dlvsym: RTLD_NEXT with a version is not supported"))
+		req.Scope = ScopeDefault
+		if req.Caller == 0 {
+			req.Caller = ^uint64(0) // code in no object, never the program
 		}
-		addr, err = a.l.SymNext(caller, name)
+	case ^uint64(0): // RTLD_NEXT
+		req.Scope = ScopeNext
+		if req.Caller == 0 {
+			req.Caller = ^uint64(0)
+		}
 	default:
-		m := a.module(h)
-		if m == nil {
+		req.Scope = ScopeHandle
+		if req.Handle = a.module(h); req.Handle == nil {
 			return a.fail(t, fmt.Errorf("dlsym: invalid handle %#x", h))
 		}
-		addr, err = a.l.SymVersion(m, name, version)
-		if err != nil && version == "" {
-			if pt := a.l.sys.Threads().ThreadByFS(tp); pt != nil {
-				if ta, terr := a.l.SymTLS(m, name, pt); terr == nil {
-					addr, err = ta, nil
-				}
-			}
-		}
 	}
+	addr, err := a.l.Dlsym(req)
 	if err != nil {
 		return a.fail(t, err)
 	}
@@ -344,16 +373,69 @@ func (a *API) runtimeAddr(addr uint64) (AddrInfo, bool) {
 	return info, true
 }
 
+// phdrWalk is one thread's dl_iterate_phdr walk: the loaded objects as
+// they were when it began.
+type phdrWalk struct {
+	objs       []PhdrInfo
+	tls        []*pthread.Module
+	adds, subs uint64
+}
+
+// walkOf returns t's walk snapshot, taking a new one when index is 0 (a
+// walk begins) or t has none.
+func (a *API) walkOf(t *sandbox.Thread, index uint64) *phdrWalk {
+	a.mu.Lock()
+	w, seen := a.walks[t]
+	a.mu.Unlock()
+	if w != nil && index != 0 {
+		return w
+	}
+	w = a.l.phdrSnapshot()
+	a.mu.Lock()
+	a.walks[t] = w
+	a.mu.Unlock()
+	if !seen {
+		go func() {
+			<-t.Done()
+			a.mu.Lock()
+			delete(a.walks, t)
+			a.mu.Unlock()
+		}()
+	}
+	return w
+}
+
+// phdrSnapshot is Objects with each object's TLS registration, taken at
+// once under the loader's lock.
+func (l *Loader) phdrSnapshot() *phdrWalk {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := &phdrWalk{adds: l.adds, subs: l.subs}
+	for _, m := range l.order {
+		w.objs = append(w.objs, l.phdrInfo(m))
+		w.tls = append(w.tls, m.TLS)
+	}
+	return w
+}
+
 // iteratePhdr fills the 64-byte struct dl_phdr_info for loaded object
-// r[0] (load order) at r[1], dlpi_tls_data for the thread whose thread
-// pointer is r[2] (0 if that thread has no block for the object yet): 1, or 0 past the last object, -EFAULT for a
-// bad pointer, -ENOMEM when the arena is full.
+// r[0] (load order) at r[1], dlpi_tls_data for the calling thread (0 if
+// it has no block for the object yet): 1, or 0 past the last object,
+// -EFAULT for a bad pointer, -ENOMEM when the arena is full. A walk (from
+// index 0 to the end) reports the objects loaded when it began, each
+// once, whatever opens and closes run meanwhile (glibc holds its
+// dl_load_write_lock across the walk instead).
 func (a *API) iteratePhdr(t *sandbox.Thread, r *[6]uint64) int64 {
-	objs, adds, subs := a.l.Objects()
-	if r[0] >= uint64(len(objs)) {
+	w := a.walkOf(t, r[0])
+	if r[0] >= uint64(len(w.objs)) {
+		a.mu.Lock()
+		if a.walks[t] == w {
+			a.walks[t] = nil // the walk is over; the entry stays until t ends
+		}
+		a.mu.Unlock()
 		return 0
 	}
-	o := objs[r[0]]
+	o := w.objs[r[0]]
 	name, err := a.internString(o.Name)
 	if err != nil {
 		return -int64(unix.ENOMEM)
@@ -363,15 +445,21 @@ func (a *API) iteratePhdr(t *sandbox.Thread, r *[6]uint64) int64 {
 	if err != nil {
 		return -int64(unix.ENOMEM)
 	}
+	var tlsData uint64
+	if mod := w.tls[r[0]]; mod != nil {
+		if pt := a.threadOf(t); pt != nil {
+			tlsData = a.l.sys.TLS().Block(pt.TLSThread(), mod)
+		}
+	}
 	var b [64]byte
 	binary.LittleEndian.PutUint64(b[0:], o.Addr)
 	binary.LittleEndian.PutUint64(b[8:], name)
 	binary.LittleEndian.PutUint64(b[16:], phAddr)
 	binary.LittleEndian.PutUint16(b[24:], uint16(n))
-	binary.LittleEndian.PutUint64(b[32:], adds)
-	binary.LittleEndian.PutUint64(b[40:], subs)
+	binary.LittleEndian.PutUint64(b[32:], w.adds)
+	binary.LittleEndian.PutUint64(b[40:], w.subs)
 	binary.LittleEndian.PutUint64(b[48:], uint64(o.TLSModID))
-	binary.LittleEndian.PutUint64(b[56:], a.tlsData(r[0], r[2]))
+	binary.LittleEndian.PutUint64(b[56:], tlsData)
 	if err := a.s.Write(r[1], b[:]); err != nil {
 		return -int64(unix.EFAULT)
 	}
@@ -414,24 +502,4 @@ func phdrs(o PhdrInfo) ([]byte, int) {
 		n++
 	}
 	return out, n
-}
-
-// tlsData is the block of the index-th loaded object in the thread whose
-// thread pointer is tp, or 0.
-func (a *API) tlsData(index, tp uint64) uint64 {
-	pt := a.l.sys.Threads().ThreadByFS(tp)
-	if pt == nil {
-		return 0
-	}
-	l := a.l
-	l.mu.Lock()
-	var mod *pthread.Module
-	if index < uint64(len(l.order)) {
-		mod = l.order[index].TLS
-	}
-	l.mu.Unlock()
-	if mod == nil {
-		return 0
-	}
-	return l.sys.TLS().Block(pt.TLSThread(), mod)
 }

@@ -51,12 +51,15 @@
 // # The sandbox loader (load_*.go)
 //
 // Loader is the dynamic loader bound to one sandbox.Sandbox with pthread
-// installed: Open/OpenFrom (dlopen: RTLD_NOW, RTLD_LAZY treated as NOW,
-// RTLD_GLOBAL, RTLD_LOCAL, RTLD_NOLOAD, RTLD_NODELETE, RTLD_DEEPBIND),
-// Sym/SymVersion/SymDefault/SymNext/SymTLS (dlsym, dlvsym, RTLD_DEFAULT,
-// RTLD_NEXT, a thread's TLS symbol), Close (dlclose), Addr (dladdr),
-// Objects (dl_iterate_phdr), Call (run a sandboxed function on a pthread
-// thread). An open searches with the Namespace, checks versions, maps
+// installed: Open/OpenFrom/OpenFromThread (dlopen: RTLD_NOW, RTLD_LAZY
+// treated as NOW, RTLD_GLOBAL, RTLD_LOCAL, RTLD_NOLOAD, RTLD_NODELETE,
+// RTLD_DEEPBIND; the name "" is dlopen(NULL), Main, the main program's
+// handle, whose lookups search the global scope), Dlsym (dlsym and
+// dlvsym on a handle, RTLD_DEFAULT or RTLD_NEXT, a thread-local symbol
+// giving the calling thread's copy; Sym/SymVersion/SymDefault/SymNext/
+// SymTLS are its shorthands), Close (dlclose), Exit (exit's destructors,
+// glibc's _dl_fini order), Addr (dladdr), Objects (dl_iterate_phdr), Call
+// (run a sandboxed function on a pthread thread). An open searches with the Namespace, checks versions, maps
 // every new object (its span reserved at once; data pages read+write with
 // bss zero; executable segments only through sandbox.MapCode, i.e.
 // validated, never writable; a page shared by code and data, a W+X
@@ -70,7 +73,10 @@
 // DEEPBIND), runs IFUNC and IRELATIVE resolvers inside the sandbox after
 // the plain relocations, makes RELRO and read-only pages read-only, then
 // runs constructors (DT_INIT, DT_INIT_ARRAY; dependencies first) outside
-// its lock. References nothing defines bind to runtime objects (pthread's
+// its lock, on loader threads that hold a recursive constructor lock: an
+// open from such a thread (a constructor's dlopen, however reached) goes
+// ahead, an open from any other thread waits until the constructors end,
+// as glibc's dl_load_lock makes it. References nothing defines bind to runtime objects (pthread's
 // __tls_get_addr, AddRuntime). A failure before the constructors undoes
 // everything (mappings, TLS ids, namespace objects, unique symbols).
 // Close drops a handle; objects no handle reaches through DT_NEEDED or
@@ -86,4 +92,11 @@
 // span that held code unmapped while threads ran (sandbox.ErrRetired)
 // stays reserved, inaccessible; lazy binding is immediate binding; no
 // dlmopen namespaces; no validation cache (every open validates).
+// Constructors and destructors (Exit's too) run on loader threads, not
+// on the thread that opens, closes or exits, so they see fresh TLS; a
+// thread identity that pthread did not start (a caller outside the
+// sandbox, nil) is never recursive; RTLD_DEFAULT searches the global
+// scope only, not the calling object's own group as glibc's l_scope
+// does; a dl_iterate_phdr walk does not hold dlclose off (it reports a
+// snapshot, see API).
 package ldso

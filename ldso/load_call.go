@@ -84,6 +84,16 @@ func (l *Loader) Call(addr uint64, args ...uint64) (uint64, error) {
 }
 
 func (l *Loader) call(what string, addr uint64, args ...uint64) (uint64, error) {
+	return l.callOn(what, false, addr, args...)
+}
+
+// callInit runs a constructor: its thread holds the loader's recursive
+// constructor lock while it runs (see OpenFromThread).
+func (l *Loader) callInit(what string, addr uint64) (uint64, error) {
+	return l.callOn(what, true, addr)
+}
+
+func (l *Loader) callOn(what string, init bool, addr uint64, args ...uint64) (uint64, error) {
 	if len(args) > 6 {
 		return 0, fmt.Errorf("ldso: %s at %#x: %d arguments (at most 6)", what, addr, len(args))
 	}
@@ -109,7 +119,22 @@ func (l *Loader) call(what string, addr uint64, args ...uint64) (uint64, error) 
 	if err != nil {
 		return 0, fmt.Errorf("ldso: %s at %#x: %w", what, addr, err)
 	}
+	if init {
+		// The thread may already be waiting in a dlopen: registering
+		// wakes it up as the recursive open it is.
+		l.mu.Lock()
+		l.initThreads[t]++
+		l.initCond.Broadcast()
+		l.mu.Unlock()
+	}
 	jerr := t.Join()
+	if init {
+		l.mu.Lock()
+		if l.initThreads[t]--; l.initThreads[t] <= 0 {
+			delete(l.initThreads, t)
+		}
+		l.mu.Unlock()
+	}
 	if err := l.s.Read(block, b[:]); err != nil {
 		return 0, err
 	}

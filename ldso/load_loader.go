@@ -83,11 +83,19 @@ type Loader struct {
 	runtimes []runtimeObject
 
 	// initRunning counts opens running constructors; initCond (on mu)
-	// signals when it drops. Like glibc's dl_load_lock, held across
-	// constructors and recursive for a constructor's own dlopen, an open
-	// from outside the running constructors waits for them.
+	// signals when it drops or initThreads grows. Like glibc's
+	// dl_load_lock, held across constructors and recursive for the
+	// thread holding it, an open from a thread that is not running a
+	// constructor (initThreads) waits for them.
 	initRunning int
 	initCond    *sync.Cond
+	// initThreads are the loader threads running constructors now.
+	initThreads map[*pthread.Thread]int
+
+	// main is dlopen(NULL)'s handle (see Main).
+	main *Module
+	// exited is set by Exit (which runs once).
+	exited bool
 }
 
 type spanEntry struct {
@@ -155,7 +163,8 @@ func NewLoader(s *sandbox.Sandbox, sys *pthread.System, cfg LoaderConfig) (*Load
 	main.isMain = true
 	main.Origin = cfg.Cwd
 	ns.libraryPath = splitSearchPath(cfg.LibraryPath, ":;", cfg.Cwd, ns.cfg.Lib, ns.cfg.Platform)
-	l := &Loader{s: s, sys: sys, cfg: cfg, ns: ns, mods: map[*Object]*Module{}}
+	l := &Loader{s: s, sys: sys, cfg: cfg, ns: ns, mods: map[*Object]*Module{}, initThreads: map[*pthread.Thread]int{}}
+	l.main = &Module{Object: main, refs: 1, nodelete: true, inited: true}
 	l.initCond = sync.NewCond(&l.mu)
 	l.runtimes = []runtimeObject{{pthread.RuntimeObjectName, sys.Symbol}}
 	if err := l.mapTrampoline(); err != nil {
@@ -227,23 +236,40 @@ func (l *Loader) tracef(format string, args ...any) {
 // dependencies, as dlopen(name, flags) does. On failure nothing it did
 // remains (mappings, TLS module ids, objects, scope). With RTLD_NOLOAD
 // an object that is not loaded gives (nil, nil), as glibc's dlopen
-// returns NULL without an error message.
+// returns NULL without an error message. The name "" is dlopen(NULL):
+// the main program's handle (see Main).
+//
+// Open is called as from a thread outside the sandbox: while another
+// open runs constructors it waits for them to end (glibc holds
+// dl_load_lock across constructors).
 func (l *Loader) Open(name string, flags Flags) (*Module, error) {
-	return l.OpenFrom(0, name, flags)
+	return l.OpenFromThread(nil, 0, name, flags)
 }
 
 // OpenFrom is Open called from sandboxed code at address caller: the
 // object containing caller is the requester whose RPATH, RUNPATH and
-// $ORIGIN the search uses (the synthetic main program if none does).
+// $ORIGIN the search uses (the synthetic main program if none does). The
+// calling thread is not known, so the open waits for running
+// constructors as Open does; sandboxed callers use OpenFromThread.
 func (l *Loader) OpenFrom(caller uint64, name string, flags Flags) (*Module, error) {
+	return l.OpenFromThread(nil, caller, name, flags)
+}
+
+// OpenFromThread is OpenFrom called by the sandbox thread t (nil: a
+// thread outside the sandbox). The loader's constructor lock is
+// recursive per thread, like glibc's dl_load_lock: constructors run on
+// loader threads (see Call), and an open from a thread that is running a
+// constructor, however it got there (the constructor's own code or a
+// function of another object it calls), is that constructor's own
+// dlopen: it neither waits for the running constructors nor for the
+// objects they are initialising. An open from any other thread waits
+// until every running constructor has returned.
+func (l *Loader) OpenFromThread(t *pthread.Thread, caller uint64, name string, flags Flags) (*Module, error) {
 	if flags&^knownFlags != 0 {
 		return nil, &Error{Op: "dlopen", Msg: fmt.Sprintf("%s: invalid mode for dlopen(): Invalid argument", name)}
 	}
 	if flags&(RTLD_NOW|RTLD_LAZY) == 0 && flags&RTLD_NOLOAD == 0 {
 		return nil, &Error{Op: "dlopen", Msg: fmt.Sprintf("%s: invalid mode for dlopen(): Invalid argument", name)}
-	}
-	if name == "" {
-		return nil, &Error{Op: "dlopen", Msg: "dlopen(NULL) (the main program) is not supported: there is none"}
 	}
 	l.mu.Lock()
 	unlocked := false
@@ -252,10 +278,16 @@ func (l *Loader) OpenFrom(caller uint64, name string, flags Flags) (*Module, err
 			l.mu.Unlock()
 		}
 	}()
-	if cm := l.moduleAt(caller); cm == nil || cm.initDone == nil {
-		for l.initRunning > 0 {
-			l.initCond.Wait()
-		}
+	if name == "" {
+		// dlopen(NULL): the main program, whatever the flags
+		// (RTLD_GLOBAL and RTLD_NODELETE change nothing for it).
+		l.main.refs++
+		return l.main, nil
+	}
+	recursive := t != nil && l.initThreads[t] > 0
+	for !recursive && l.initRunning > 0 {
+		l.initCond.Wait()
+		recursive = t != nil && l.initThreads[t] > 0
 	}
 	if flags&RTLD_NOLOAD != 0 {
 		m := l.findLoaded(name)
@@ -275,7 +307,10 @@ func (l *Loader) OpenFrom(caller uint64, name string, flags Flags) (*Module, err
 		return nil, err
 	}
 	order := l.claimInits(m)
-	wait := l.pendingInits(m, caller, order)
+	var wait []chan struct{}
+	if !recursive {
+		wait = l.pendingInits(m, order)
+	}
 	if len(order) > 0 {
 		l.initRunning++
 		defer func() {
@@ -294,6 +329,21 @@ func (l *Loader) OpenFrom(caller uint64, name string, flags Flags) (*Module, err
 		return nil, err
 	}
 	return m, nil
+}
+
+// Main returns the main program's handle, what dlopen(NULL) returns: a
+// Module without a mapping whose lookups search the global scope (the
+// objects opened RTLD_GLOBAL in order, then the runtime objects), as
+// glibc's main map's search list does. Closing it does nothing.
+func (l *Loader) Main() *Module { return l.main }
+
+// mainName is the name glibc gives the main program in messages (the
+// program stand-in's path when one is loaded).
+func (l *Loader) mainName() string {
+	if len(l.order) > 0 && l.isMain(l.order[0]) {
+		return l.order[0].Object.Path
+	}
+	return "<program name unknown>"
 }
 
 // findLoaded finds a loaded module by name, alias, soname, or the
@@ -486,12 +536,9 @@ func (l *Loader) runInits(root *Module, order []*Module) error {
 }
 
 // pendingInits lists the channels of root's objects whose constructors
-// another open is running (under mu); a caller inside such an object (a
-// constructor calling dlopen) does not wait.
-func (l *Loader) pendingInits(root *Module, caller uint64, own []*Module) []chan struct{} {
-	if cm := l.moduleAt(caller); cm != nil && cm.initDone != nil {
-		return nil
-	}
+// another open is running (under mu). A recursive open (from a thread
+// running constructors) does not call it.
+func (l *Loader) pendingInits(root *Module, own []*Module) []chan struct{} {
 	var out []chan struct{}
 	for _, o := range root.local {
 		m := l.mods[o]
@@ -789,7 +836,7 @@ func (l *Loader) runInit(m *Module) error {
 	d := m.Object.Dynamic()
 	if d.Init != 0 {
 		l.tracef("calling init: %s", m.Object.Path)
-		if _, err := l.call("constructor (DT_INIT) of "+m.Object.Path, m.Base+d.Init); err != nil {
+		if _, err := l.callInit("constructor (DT_INIT) of "+m.Object.Path, m.Base+d.Init); err != nil {
 			return err
 		}
 	}
@@ -801,7 +848,7 @@ func (l *Loader) runInit(m *Module) error {
 		l.tracef("calling init: %s", m.Object.Path)
 	}
 	for _, f := range fns {
-		if _, err := l.call("constructor (DT_INIT_ARRAY) of "+m.Object.Path, f); err != nil {
+		if _, err := l.callInit("constructor (DT_INIT_ARRAY) of "+m.Object.Path, f); err != nil {
 			return err
 		}
 	}
@@ -866,6 +913,14 @@ func le64(b []byte) uint64 {
 // constructor order, outside the loader's lock) and it is unmapped.
 func (l *Loader) Close(h *Module) error {
 	l.mu.Lock()
+	if h != nil && h == l.main {
+		// dlclose(dlopen(NULL)): the program stays.
+		if h.refs > 1 {
+			h.refs--
+		}
+		l.mu.Unlock()
+		return nil
+	}
 	if h == nil || l.mods[h.Object] != h || h.refs <= 0 {
 		l.mu.Unlock()
 		return &Error{Op: "dlclose", Msg: "shared object not open"}
@@ -874,6 +929,51 @@ func (l *Loader) Close(h *Module) error {
 	dead, finis := l.detach()
 	l.mu.Unlock()
 	return l.finish(dead, finis)
+}
+
+// Exit runs what exit() runs of the dynamic loader, glibc's _dl_fini:
+// the destructors (DT_FINI_ARRAY reversed, then DT_FINI) of every object
+// still loaded whose constructors ran, NODELETE objects included, in
+// _dl_fini's order: all loaded objects sorted by _dl_sort_maps for fini
+// (dependents before their dependencies, DT_NEEDED and the dependencies
+// relocations and dlsym recorded; objects without dependencies in load
+// order; the program stand-in, if any, first). Destructors run outside
+// the loader's lock on loader threads (see Call); the objects stay mapped
+// and loaded. Exit runs each destructor at most once: a second Exit, or
+// a later Close, runs none of them again. The first failing destructor's
+// error is returned after the others ran (glibc goes on too).
+func (l *Loader) Exit() error {
+	l.mu.Lock()
+	if l.exited {
+		l.mu.Unlock()
+		return nil
+	}
+	l.exited = true
+	inited := map[*Module]bool{}
+	for _, m := range l.inits {
+		inited[m] = true
+	}
+	forceFirst := len(l.order) > 0 && l.isMain(l.order[0])
+	var finis []*Module
+	for _, m := range l.sortMaps(append([]*Module(nil), l.order...), forceFirst, true, nil) {
+		if inited[m] {
+			finis = append(finis, m)
+		}
+	}
+	// Their destructors run now and never again (glibc clears
+	// l_init_called).
+	l.inits = nil
+	l.mu.Unlock()
+	var first error
+	for _, m := range finis {
+		if err := l.runFini(m); err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return &Error{Op: "exit", Msg: first.Error(), Err: first}
+	}
+	return nil
 }
 
 // detach (under mu) takes every module no handle or NODELETE module
@@ -964,9 +1064,107 @@ func (l *Loader) finish(dead, finis []*Module) error {
 	return nil
 }
 
+// SymScope says where a dlsym call looks.
+type SymScope int
+
+// The scopes of a SymRequest.
+const (
+	// ScopeHandle is dlsym(handle): the handle's search list (the handle
+	// then its dependencies breadth first); the main program's handle
+	// (Main, or the program stand-in) searches the global scope.
+	ScopeHandle SymScope = iota
+	// ScopeDefault is dlsym(RTLD_DEFAULT): the global scope.
+	ScopeDefault
+	// ScopeNext is dlsym(RTLD_NEXT): the caller's search list after the
+	// caller's object.
+	ScopeNext
+)
+
+// SymRequest is one dlsym or dlvsym call.
+type SymRequest struct {
+	Scope  SymScope
+	Handle *Module // for ScopeHandle
+	Name   string
+	// Version is dlvsym's version ("" for dlsym's default-version
+	// lookup).
+	Version string
+	// Caller is the address of the calling code: the object holding it
+	// is RTLD_NEXT's starting point and gets RTLD_DEFAULT's dependency.
+	// 0 (no object) is the program: the program stand-in if one is
+	// loaded (see isMain).
+	Caller uint64
+	// Thread is the calling thread: a thread-local symbol's address is
+	// its copy in this thread, as glibc's dlsym gives. nil (a caller
+	// outside the sandbox) refuses thread-local symbols.
+	Thread *pthread.Thread
+}
+
+// Dlsym is dlsym and dlvsym with every scope: the address of the
+// definition r asks for, an IFUNC's resolved address (its resolver runs
+// in the sandbox), or a thread-local variable's address in r.Thread.
+func (l *Loader) Dlsym(r SymRequest) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch r.Scope {
+	case ScopeHandle:
+		h := r.Handle
+		if h != nil && (h == l.main || (l.mods[h.Object] == h && l.isMain(h))) {
+			// glibc's main map's search list is the global scope.
+			a, _, err := l.lookupDef(l.global, l.mainName(), r.Name, r.Version, r.Thread)
+			return a, err
+		}
+		if h == nil || l.mods[h.Object] != h {
+			return 0, &Error{Op: "dlsym", Msg: "dlsym: invalid handle"}
+		}
+		a, _, err := l.lookupDef(h.local, h.Object.Path, r.Name, r.Version, r.Thread)
+		return a, err
+	case ScopeDefault:
+		a, dm, err := l.lookupDef(l.global, "RTLD_DEFAULT", r.Name, r.Version, r.Thread)
+		if err != nil {
+			return 0, err
+		}
+		cm := l.moduleAt(r.Caller)
+		if cm == nil && r.Caller == 0 && len(l.order) > 0 && l.isMain(l.order[0]) {
+			// The program calls: with a program stand-in loaded, the
+			// object found becomes its dependency.
+			cm = l.order[0]
+		}
+		l.addSymDep(cm, dm)
+		return a, nil
+	case ScopeNext:
+		m := l.moduleAt(r.Caller)
+		if m == nil && r.Caller == 0 && len(l.order) > 0 && l.isMain(l.order[0]) {
+			m = l.order[0]
+		}
+		if m == nil {
+			return 0, &Error{Op: "dlsym", Msg: "RTLD_NEXT used in code not dynamically loaded"}
+		}
+		local := m.local
+		if local == nil {
+			local = searchList(m.Object)
+		}
+		if l.isMain(m) {
+			// The executable's search list is the global scope (glibc's
+			// _ns_main_searchlist, which RTLD_GLOBAL extends).
+			local = l.global
+		}
+		var scope []*Object
+		for i, o := range local {
+			if o == m.Object {
+				scope = local[i+1:]
+				break
+			}
+		}
+		a, _, err := l.lookupDef(scope, m.Object.Path, r.Name, r.Version, r.Thread)
+		return a, err
+	}
+	return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("dlsym: unknown scope %d", r.Scope)}
+}
+
 // Sym returns the address of name in h's search list (h then its
-// dependencies breadth first), as dlsym(handle, name). A TLS symbol is
-// refused (its address depends on the calling thread; see SymTLS).
+// dependencies breadth first), as dlsym(handle, name) from outside the
+// sandbox. A TLS symbol is refused (its address depends on the calling
+// thread; see SymTLS and Dlsym).
 func (l *Loader) Sym(h *Module, name string) (uint64, error) {
 	return l.SymVersion(h, name, "")
 }
@@ -974,12 +1172,7 @@ func (l *Loader) Sym(h *Module, name string) (uint64, error) {
 // SymVersion is dlvsym: the definition of name with version version
 // ("" for dlsym's default-version lookup).
 func (l *Loader) SymVersion(h *Module, name, version string) (uint64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if h == nil || l.mods[h.Object] != h {
-		return 0, &Error{Op: "dlsym", Msg: "dlsym: invalid handle"}
-	}
-	return l.lookupAddr(h.local, h.Object.Path, name, version)
+	return l.Dlsym(SymRequest{Scope: ScopeHandle, Handle: h, Name: name, Version: version})
 }
 
 // SymDefault is dlsym(RTLD_DEFAULT, name): the global scope (objects
@@ -988,16 +1181,7 @@ func (l *Loader) SymVersion(h *Module, name, version string) (uint64, error) {
 // embedder's program stand-in), the object found becomes its dependency
 // (see SymDefaultFrom).
 func (l *Loader) SymDefault(name, version string) (uint64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a, dm, err := l.lookupDef(l.global, "RTLD_DEFAULT", name, version)
-	if err == nil && len(l.order) > 0 && l.isMain(l.order[0]) {
-		// The Go side calls as the program: with a program stand-in
-		// loaded, the object found becomes its dependency, as glibc's
-		// dlsym from the executable does.
-		l.addSymDep(l.order[0], dm)
-	}
-	return a, err
+	return l.Dlsym(SymRequest{Scope: ScopeDefault, Name: name, Version: version})
 }
 
 // addSymDep records dm, found by a dlsym from cm, as a dependency of cm
@@ -1016,14 +1200,10 @@ func (l *Loader) addSymDep(cm, dm *Module) {
 // already in the caller's search list or NODELETE, so closing the found
 // object's handle does not unload it while the caller is loaded.
 func (l *Loader) SymDefaultFrom(caller uint64, name, version string) (uint64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	a, dm, err := l.lookupDef(l.global, "RTLD_DEFAULT", name, version)
-	if err != nil {
-		return 0, err
+	if caller == 0 {
+		caller = ^uint64(0) // never the program stand-in's dependency
 	}
-	l.addSymDep(l.moduleAt(caller), dm)
-	return a, nil
+	return l.Dlsym(SymRequest{Scope: ScopeDefault, Name: name, Version: version, Caller: caller})
 }
 
 // SymNext is dlsym(RTLD_NEXT, name) called from code at caller: the
@@ -1033,29 +1213,10 @@ func (l *Loader) SymDefaultFrom(caller uint64, name, version string) (uint64, er
 // searched, except from the executable (see isMain), whose search list
 // is the global scope.
 func (l *Loader) SymNext(caller uint64, name string) (uint64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	m := l.moduleAt(caller)
-	if m == nil {
-		return 0, &Error{Op: "dlsym", Msg: "RTLD_NEXT used in code not dynamically loaded"}
+	if caller == 0 {
+		caller = ^uint64(0) // code in no object
 	}
-	local := m.local
-	if local == nil {
-		local = searchList(m.Object)
-	}
-	if l.isMain(m) {
-		// The executable's search list is the global scope (glibc's
-		// _ns_main_searchlist, which RTLD_GLOBAL extends).
-		local = l.global
-	}
-	var scope []*Object
-	for i, o := range local {
-		if o == m.Object {
-			scope = local[i+1:]
-			break
-		}
-	}
-	return l.lookupAddr(scope, m.Object.Path, name, "")
+	return l.Dlsym(SymRequest{Scope: ScopeNext, Name: name, Caller: caller})
 }
 
 // isMain reports whether m stands for the executable: the first object
@@ -1066,14 +1227,11 @@ func (l *Loader) isMain(m *Module) bool {
 	return len(l.order) > 0 && l.order[0] == m && len(l.global) > 0 && l.global[0] == m.Object
 }
 
-func (l *Loader) lookupAddr(scope []*Object, what, name, version string) (uint64, error) {
-	a, _, err := l.lookupDef(scope, what, name, version)
-	return a, err
-}
-
-// lookupDef is lookupAddr that also returns the defining module (nil for
-// the runtime objects).
-func (l *Loader) lookupDef(scope []*Object, what, name, version string) (uint64, *Module, error) {
+// lookupDef looks name up in scope (what names the lookup in errors) and
+// returns its address and the defining module (nil for the runtime
+// objects). A thread-local definition's address is t's copy (refused
+// without t); an IFUNC's is what its resolver returns.
+func (l *Loader) lookupDef(scope []*Object, what, name, version string, t *pthread.Thread) (uint64, *Module, error) {
 	var ver *Version
 	if version != "" {
 		ver = &Version{Name: version, Hash: SysVHash(version)}
@@ -1096,10 +1254,14 @@ func (l *Loader) lookupDef(scope []*Object, what, name, version string) (uint64,
 		return 0, nil, &Error{Op: "dlsym", Msg: msg}
 	}
 	def = l.uniqueDef(def)
-	if def.Symbol.Type() == elf.STT_TLS {
-		return 0, nil, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: %s is a thread-local symbol: its address depends on the thread (use SymTLS)", what, name)}
-	}
 	m := l.mods[def.Object]
+	if def.Symbol.Type() == elf.STT_TLS {
+		if t == nil {
+			return 0, nil, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: %s is a thread-local symbol: its address depends on the thread (use SymTLS)", what, name)}
+		}
+		a, err := l.tlsAddr(m, def.Symbol, t)
+		return a, m, err
+	}
 	addr := def.Symbol.Value
 	if def.Symbol.Section != elf.SHN_ABS {
 		addr += m.Base
@@ -1116,6 +1278,18 @@ func (l *Loader) lookupDef(scope []*Object, what, name, version string) (uint64,
 	return addr, m, nil
 }
 
+// tlsAddr is the address of m's TLS symbol sym in thread t.
+func (l *Loader) tlsAddr(m *Module, sym elfload.Symbol, t *pthread.Thread) (uint64, error) {
+	if m == nil || m.TLS == nil {
+		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: object has no TLS segment", sym.Name)}
+	}
+	block := l.sys.TLS().Block(t.TLSThread(), m.TLS)
+	if block == 0 {
+		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: no TLS block in thread %d", sym.Name, t.TID())}
+	}
+	return block + sym.Value, nil
+}
+
 // SymTLS returns the address of the TLS symbol name (in h's search list)
 // in the thread t: what dlsym returns when t calls it.
 func (l *Loader) SymTLS(h *Module, name string, t *pthread.Thread) (uint64, error) {
@@ -1128,15 +1302,7 @@ func (l *Loader) SymTLS(h *Module, name string, t *pthread.Thread) (uint64, erro
 	if !ok || def.Symbol.Type() != elf.STT_TLS {
 		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: undefined TLS symbol: %s", h.Object.Path, name)}
 	}
-	m := l.mods[def.Object]
-	if m.TLS == nil {
-		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: %s: object has no TLS segment", m.Object.Path, name)}
-	}
-	block := l.sys.TLS().Block(t.TLSThread(), m.TLS)
-	if block == 0 {
-		return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("%s: no TLS block in thread %d", name, t.TID())}
-	}
-	return block + def.Symbol.Value, nil
+	return l.tlsAddr(l.mods[def.Object], def.Symbol, t)
 }
 
 // moduleAt is the module whose span holds addr.
@@ -1219,13 +1385,18 @@ func (l *Loader) Objects() (objs []PhdrInfo, adds, subs uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range l.order {
-		p := PhdrInfo{Name: m.Object.Path, Addr: m.Base, Segments: m.Object.Plan.Segments, Refs: m.refs, TLS: m.Object.Plan.TLS}
-		if m.TLS != nil {
-			p.TLSModID = m.TLS.ID()
-		}
-		objs = append(objs, p)
+		objs = append(objs, l.phdrInfo(m))
 	}
 	return objs, l.adds, l.subs
+}
+
+// phdrInfo describes m for dl_iterate_phdr (under mu).
+func (l *Loader) phdrInfo(m *Module) PhdrInfo {
+	p := PhdrInfo{Name: m.Object.Path, Addr: m.Base, Segments: m.Object.Plan.Segments, Refs: m.refs, TLS: m.Object.Plan.TLS}
+	if m.TLS != nil {
+		p.TLSModID = m.TLS.ID()
+	}
+	return p
 }
 
 // lookupNewest is an unversioned dlsym lookup (glibc's
