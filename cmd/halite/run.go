@@ -188,7 +188,7 @@ func runRun(e *env, args []string, opt runOptions) int {
 		}
 		return fail(fmt.Errorf("calling %s: %w", sym, err))
 	}
-	if err := loader.Close(h); err != nil {
+	if err := loader.Exit(); err != nil { // exit(): every loaded object's destructors (_dl_fini)
 		fmt.Fprintf(e.stderr, "halite run: %s\n", oneLine(err.Error()))
 	}
 	fmt.Fprintln(e.stdout, v)
