@@ -95,8 +95,8 @@
 // Constructors and destructors (Exit's too) run on loader threads, not
 // on the thread that opens, closes or exits, so they see fresh TLS; a
 // thread identity that pthread did not start (a caller outside the
-// sandbox, nil) is never recursive; RTLD_DEFAULT searches the global
-// scope only, not the calling object's own group as glibc's l_scope
-// does; a dl_iterate_phdr walk does not hold dlclose off (it reports a
+// sandbox, nil) is never recursive; an RTLD_DEFAULT miss is reported as
+// "RTLD_DEFAULT: undefined symbol: X" where glibc names the calling
+// object; a dl_iterate_phdr walk does not hold dlclose off (it reports a
 // snapshot, see API).
 package ldso

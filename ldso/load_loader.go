@@ -130,6 +130,11 @@ type Module struct {
 	deps     []*Module // DT_NEEDED and relocation dependencies
 	inited   bool
 	deep     bool
+	// groups are the roots of the dlopens whose search lists (their
+	// local) are in the module's scope after the global scope, in order
+	// (glibc's l_scope past its first entry): the open that loaded it,
+	// then later opens whose group took it in.
+	groups []*Module
 	// retiredStart/Size: the span a failed MapCode left (to re-reserve).
 	retiredStart, retiredSize uint64
 	// initDone is open while the module's constructors are running.
@@ -463,6 +468,15 @@ func (l *Loader) open(req *Object, name string, flags Flags) (*Module, error) {
 	if flags&RTLD_DEEPBIND != 0 {
 		for _, m := range created {
 			m.deep = true
+		}
+	}
+	// Every object of the group gets the root's search list in its scope
+	// (glibc: a new object's l_scope is the global scope and its
+	// loader's root's search list; an object loaded before is given the
+	// new list too, dl-open.c's add_to_scope).
+	for _, o := range local {
+		if mm := l.mods[o]; mm != nil && !containsModule(mm.groups, rootMod) {
+			mm.groups = append(mm.groups, rootMod)
 		}
 	}
 	if err := l.registerTLS(created); err != nil {
@@ -1073,7 +1087,8 @@ const (
 	// then its dependencies breadth first); the main program's handle
 	// (Main, or the program stand-in) searches the global scope.
 	ScopeHandle SymScope = iota
-	// ScopeDefault is dlsym(RTLD_DEFAULT): the global scope.
+	// ScopeDefault is dlsym(RTLD_DEFAULT): the caller's scope, the
+	// global scope then the caller's dlopen groups (see callerScope).
 	ScopeDefault
 	// ScopeNext is dlsym(RTLD_NEXT): the caller's search list after the
 	// caller's object.
@@ -1119,15 +1134,15 @@ func (l *Loader) Dlsym(r SymRequest) (uint64, error) {
 		a, _, err := l.lookupDef(h.local, h.Object.Path, r.Name, r.Version, r.Thread)
 		return a, err
 	case ScopeDefault:
-		a, dm, err := l.lookupDef(l.global, "RTLD_DEFAULT", r.Name, r.Version, r.Thread)
-		if err != nil {
-			return 0, err
-		}
 		cm := l.moduleAt(r.Caller)
 		if cm == nil && r.Caller == 0 && len(l.order) > 0 && l.isMain(l.order[0]) {
 			// The program calls: with a program stand-in loaded, the
 			// object found becomes its dependency.
 			cm = l.order[0]
+		}
+		a, dm, err := l.lookupDef(l.callerScope(cm), "RTLD_DEFAULT", r.Name, r.Version, r.Thread)
+		if err != nil {
+			return 0, err
 		}
 		l.addSymDep(cm, dm)
 		return a, nil
@@ -1161,6 +1176,30 @@ func (l *Loader) Dlsym(r SymRequest) (uint64, error) {
 	return 0, &Error{Op: "dlsym", Msg: fmt.Sprintf("dlsym: unknown scope %d", r.Scope)}
 }
 
+// callerScope is the scope RTLD_DEFAULT searches for a call from cm
+// (glibc's l_scope of the caller): the global scope, then the search
+// lists of the dlopen groups cm belongs to (first with RTLD_DEFAULT's
+// DEEPBIND), without the groups whose root was unloaded (glibc takes
+// their lists out of the scopes). Without a caller, the global scope.
+func (l *Loader) callerScope(cm *Module) []*Object {
+	if cm == nil {
+		return l.global
+	}
+	var groups []*Object
+	for _, g := range cm.groups {
+		if l.mods[g.Object] == g {
+			groups = append(groups, g.local...)
+		}
+	}
+	if len(groups) == 0 {
+		return l.global
+	}
+	if cm.deep {
+		return append(groups, l.global...)
+	}
+	return append(append([]*Object(nil), l.global...), groups...)
+}
+
 // Sym returns the address of name in h's search list (h then its
 // dependencies breadth first), as dlsym(handle, name) from outside the
 // sandbox. A TLS symbol is refused (its address depends on the calling
@@ -1175,8 +1214,8 @@ func (l *Loader) SymVersion(h *Module, name, version string) (uint64, error) {
 	return l.Dlsym(SymRequest{Scope: ScopeHandle, Handle: h, Name: name, Version: version})
 }
 
-// SymDefault is dlsym(RTLD_DEFAULT, name): the global scope (objects
-// opened RTLD_GLOBAL, in order), then the runtime object. It is called as
+// SymDefault is dlsym(RTLD_DEFAULT, name) from the program: the global
+// scope (objects opened RTLD_GLOBAL, in order), then the runtime object. It is called as
 // the program: when the first object loaded was opened RTLD_GLOBAL (an
 // embedder's program stand-in), the object found becomes its dependency
 // (see SymDefaultFrom).
