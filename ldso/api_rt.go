@@ -7,12 +7,12 @@ import "halite/pthread"
 // registers (rdi, rsi, rdx, r10, r8, r9); results in rax.
 const (
 	CallDlopen        = 1088 // (file, mode, caller return address) -> handle or 0
-	CallDlsym         = 1089 // (handle, name, caller return address, caller thread pointer) -> address or 0
+	CallDlsym         = 1089 // (handle, name, caller return address, caller thread pointer: unused) -> address or 0
 	CallDlclose       = 1090 // (handle) -> 0 or -1
 	CallDlerror       = 1091 // () -> guest char* or 0
 	CallDladdr        = 1092 // (addr, Dl_info*) -> 1 or 0
-	CallDlIteratePhdr = 1093 // (index, struct dl_phdr_info*, thread pointer) -> 1 filled, 0 past the end, <0 -errno
-	CallDlvsym        = 1094 // (handle, name, version, caller return address, thread pointer) -> address or 0
+	CallDlIteratePhdr = 1093 // (index, struct dl_phdr_info*, thread pointer: unused) -> 1 filled, 0 past the end, <0 -errno
+	CallDlvsym        = 1094 // (handle, name, version, caller return address, thread pointer: unused) -> address or 0
 )
 
 // APIRuntimeName is the soname of the synthetic object exporting the dl*
@@ -68,8 +68,9 @@ var apiRuntimeCode = []byte{
 // jump to the trampoline of its host call (dlopen, dlsym and dlvsym first
 // pass their return address, which names the calling object; dlsym and
 // dlvsym, like dl_iterate_phdr's host call, also pass the thread pointer,
-// %fs:0, which names the calling thread for thread-local data, so the code is valid under the halite
-// profile only).
+// %fs:0, so the code is valid under the halite profile only; the host no
+// longer uses that guest-writable word: it finds the calling thread from
+// the host call's raw thread, see API).
 // halite_syscall(nr, a1..a6) moves its C arguments into the host-call
 // registers and jumps to trampoline nr (Linux numbers below 1024), and
 // returns -ENOSYS for nr outside the trampoline table. dl_iterate_phdr
