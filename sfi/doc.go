@@ -15,7 +15,9 @@
 // memory or GOT) go through %r11 masked with `and $-32` and `add %r15`;
 // calls end at a bundle end (two .nops directives computed by the
 // assembler); string instructions get NaCl's %rdi/%rsi prefix; labels whose
-// address is taken (jump tables, computed goto, functions) start a bundle.
+// address is taken or exported (jump tables, computed goto, address-taken
+// or global functions) start a bundle; a static function that is only
+// called directly is not aligned.
 //
 // sfi is never trusted: a Checker (the validate package's verdict in
 // halite cc) decides whether its output is safe, and a violation is

@@ -357,9 +357,12 @@ func collectPreemptible(stmts []stmt) (out, ifunc map[string]bool) {
 }
 
 // collectAlignLabels finds the labels in executable sections whose address
-// is taken (referenced outside direct branches: jump tables, computed goto,
-// function pointers) and functions: all are possible indirect-branch targets
-// and must start a bundle.
+// is taken (referenced outside direct branches and debug sections: jump
+// tables, computed goto, function pointers, exported or aliased symbols) and
+// IFUNC resolvers: all are possible indirect-branch targets and must start a
+// bundle. A function only ever branched to directly (a static function whose
+// address is not taken) stays unaligned: its entry is an ordinary direct
+// branch target.
 func collectAlignLabels(stmts []stmt) (align, defined map[string]bool) {
 	inExec := map[string]bool{}
 	defined = map[string]bool{}
@@ -392,23 +395,35 @@ func collectAlignLabels(stmts []stmt) (align, defined map[string]bool) {
 			case ".previous":
 				prev, cur = cur, prev
 			case ".type":
-				if parts, err := splitOperands(st.args); err == nil && len(parts) == 2 && strings.Contains(parts[1], "function") {
+				// An IFUNC resolver is called by the loader. A plain
+				// function needs no alignment for being one: only its
+				// address being taken or exported makes it an
+				// indirect-branch target.
+				if parts, err := splitOperands(st.args); err == nil && len(parts) == 2 && strings.Contains(parts[1], "gnu_indirect_function") {
 					refs[parts[0]] = true
 				}
+			case ".size", ".loc", ".loc_view", ".file", ".ident", ".p2align", ".align", ".balign", ".p2alignw", ".p2alignl", ".balignw", ".balignl":
+				// Names here never take an address.
 			case ".set", ".equ", ".equiv", ".eqv":
 				if parts, err := splitOperands(st.args); err == nil && len(parts) == 2 {
 					defined[parts[0]] = true
+					for _, id := range identifiers(parts[1]) {
+						refs[id] = true
+					}
 				}
 			case "=":
 				if eq := strings.IndexByte(st.args, '='); eq > 0 {
 					defined[strings.TrimSpace(st.args[:eq])] = true
-				}
-			case ".globl", ".global":
-				for _, p := range strings.Split(st.args, ",") {
-					refs[strings.TrimSpace(p)] = true
+					for _, id := range identifiers(st.args[eq+1:]) {
+						refs[id] = true
+					}
 				}
 			default:
-				if dataDirectives[st.dir] && !cur.debug {
+				// Data (outside debug sections, whose label references
+				// are not branch targets) and every other directive
+				// naming a symbol (.globl, .weak, .symver, .weakref,
+				// .cfi_personality, ...) count as taking its address.
+				if !cur.debug || !dataDirectives[st.dir] {
 					for _, id := range identifiers(st.args) {
 						refs[id] = true
 					}

@@ -181,3 +181,40 @@ func FuzzRewrite(f *testing.F) {
 		}
 	})
 }
+
+// TestAlignLabels checks which labels must start a bundle: those that can
+// be an indirect-branch target, and no others.
+func TestAlignLabels(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     map[string]bool // label -> aligned
+	}{
+		{"static called", ".type f, @function\nf: nop\ncall f", map[string]bool{"f": false}},
+		{"global", ".globl f\n.type f, @function\nf: nop", map[string]bool{"f": true}},
+		{"weak", ".weak f\nf: nop", map[string]bool{"f": true}},
+		{"address taken", "f: nop\nleaq f(%rip), %rax", map[string]bool{"f": true}},
+		{"in data", "f: nop\n.section .data.rel.local,\"aw\"\n.quad f", map[string]bool{"f": true}},
+		{"in debug", "f: nop\n.section .debug_info,\"\",@progbits\n.quad f", map[string]bool{"f": false}},
+		{"set alias", "f: nop\n.globl g\n.set g, f", map[string]bool{"f": true}},
+		{"equals alias", "f: nop\ng = f + 0", map[string]bool{"f": true}},
+		{"symver", "f: nop\n.symver f, f@VER_1", map[string]bool{"f": true}},
+		{"ifunc resolver", ".type f, @gnu_indirect_function\nf: nop", map[string]bool{"f": true}},
+		{"size and loc", "f: nop\n.loc 1 2 3\n.size f, .-f", map[string]bool{"f": false}},
+		{"jump target", "f: jmp .L2\n.L2: nop\njne .L2", map[string]bool{"f": false, ".L2": false}},
+		{"data label", ".data\nx: .long 1\n.text\nleaq x(%rip), %rax", map[string]bool{"x": false}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stmts, err := parseFile([]byte(tc.in+"\n"), "t.s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			align, _ := collectAlignLabels(stmts)
+			for l, want := range tc.want {
+				if align[l] != want {
+					t.Errorf("%s aligned = %v, want %v", l, align[l], want)
+				}
+			}
+		})
+	}
+}
