@@ -699,6 +699,7 @@ const (
 	mUndefinedVEXOpcodeExtension
 	mInvalidOperandForm
 	mVEXLNotAllowedForThisInstruction
+	mVEXWNotAllowedForThisInstruction
 )
 
 var msgText = [...]string{
@@ -737,6 +738,7 @@ var msgText = [...]string{
 	mUndefinedVEXOpcodeExtension:              "undefined VEX opcode extension",
 	mInvalidOperandForm:                       "invalid operand form",
 	mVEXLNotAllowedForThisInstruction:         "VEX.L not allowed for this instruction",
+	mVEXWNotAllowedForThisInstruction:         "VEX.W not allowed for this instruction",
 }
 
 // isFSRead reports whether b is `mov %fs:0x0,%reg64`:

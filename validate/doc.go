@@ -28,6 +28,9 @@
 // SSE4.2, POPCNT/LZCNT/TZCNT, MOVBE, CRC32, CLMUL, and VEX-encoded AVX,
 // AVX2, FMA, F16C, BMI1 and BMI2 (no AVX-512, no gathers; AES, SSE4A
 // extrq/insertq and clflush are decoded but rejected, as NaCl does).
+// VEX instructions the SDM defines for one VEX.W value only (W0/W1) are
+// accepted with that value only, and VEX.L = 1 only where a 256-bit form
+// exists.
 //
 // A Verdict lists every violation with its offset, a stable Rule, a
 // message and the disassembly, and records the set of valid direct-jump

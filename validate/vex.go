@@ -24,7 +24,11 @@ const (
 	// vNoVMem: the same for the memory form only (vmovss/vmovsd).
 	vNoV    uint32 = 1 << 27
 	vNoVMem uint32 = 1 << 26
-	vexOnly        = vWV | vLIG | vNoMd | vNoV | vNoVMem
+	// vW0 / vW1: the instruction is defined only with VEX.W = 0 / 1
+	// (Intel SDM "VEX.128.66.0F38.W0 ..."; the other W raises #UD).
+	vW0     uint32 = 1 << 25
+	vW1     uint32 = 1 << 24
+	vexOnly        = vWV | vLIG | vNoMd | vNoV | vNoVMem | vW0 | vW1
 )
 
 var vexGroup17 [8]vop // 0F38 F3: blsr /1, blsmsk /2, blsi /3
@@ -100,6 +104,8 @@ func buildVEX() {
 				case m == map0F3A && (opc == 0x0a || opc == 0x0b):
 					v.flags |= vLIG // roundss/sd
 				case m == map0F38 && opc == 0x41:
+				case m == map0F3A && opc == 0x41:
+					// vdppd: VEX.128 only (there is no 256-bit form)
 				case m == map0F38 && (opc == 0x17):
 					v.feat1 = avx
 				case m == map0F3A && (opc == 0x08 || opc == 0x09 || opc == 0x0c || opc == 0x0d || opc == 0x40):
@@ -169,6 +175,34 @@ func buildVEX() {
 	}
 	put(map0F38, pNone, ops(0xf3), vop{flags: x, group: 17, feat: b1})
 	markNoVvvv()
+	markW()
+}
+
+// markW flags the VEX instructions defined for one VEX.W value only
+// (Intel SDM opcode column "W0"/"W1"; the other value raises #UD). The
+// list is the AVX/AVX2/F16C instructions without a legacy form whose
+// encodings name W0 or W1; the VEX forms of legacy SSE instructions are
+// WIG, and FMA, vpmaskmov, vpsllv/vpsrlv and the BMI instructions use W
+// to select the element or operand size. Only entries already valid are
+// flagged.
+func markW() {
+	mark := func(m, p int, f uint32, opcs ...int) {
+		for _, o := range opcs {
+			if vexTab[m][p][o].flags&fValid != 0 {
+				vexTab[m][p][o].flags |= f
+			}
+		}
+	}
+	// vpermilps/pd, vtestps/pd, vcvtph2ps, vpermps, vbroadcastss/sd/f128,
+	// vmaskmovps/pd, vpermd, vpsravd, vpbroadcastd/q/i128/b/w
+	mark(map0F38, p66, vW0, 0x0c, 0x0d, 0x0e, 0x0f, 0x13, 0x16, 0x18, 0x19, 0x1a,
+		0x2c, 0x2d, 0x2e, 0x2f, 0x36, 0x46, 0x58, 0x59, 0x5a, 0x78, 0x79)
+	// vpblendd, vpermilps/pd imm, vperm2f128, vinsertf128, vextractf128,
+	// vcvtps2ph, vinserti128, vextracti128, vperm2i128, vblendvps/pd,
+	// vpblendvb
+	mark(map0F3A, p66, vW0, 0x02, 0x04, 0x05, 0x06, 0x18, 0x19, 0x1d, 0x38, 0x39, 0x46, 0x4a, 0x4b, 0x4c)
+	// vpermq, vpermpd
+	mark(map0F3A, p66, vW1, 0x00, 0x01)
 }
 
 // markNoVvvv flags the VEX instructions without a VEX.vvvv operand (Intel
@@ -272,6 +306,10 @@ func decodeVEX(code []byte, start, v, end int, in *inst) int {
 		in.rex |= 0x40
 	}
 	o := op{flags: e.flags &^ vexOnly, imm: e.imm, size: szY, kind: e.kind}
+	if e.flags&vW0 != 0 && w || e.flags&vW1 != 0 && !w {
+		in.msg = mVEXWNotAllowedForThisInstruction
+		return stUnrecognized
+	}
 	if e.flags&(vNoMd|vNoV) != 0 && vvvv != 0 {
 		in.msg = mVEXVvvvMustBe1111
 		return stUnrecognized
