@@ -39,13 +39,14 @@ import (
 // handle (Loader.Main; its guest value is libhalite.so's address), whose
 // dlsym searches the global scope. A dlopen from a thread that is running
 // constructors is recursive (Loader.OpenFromThread). A dl_iterate_phdr
-// walk reports the objects loaded when it began, each once.
+// walk reports the objects loaded when it began, each once, and dlclose
+// from other threads waits until it ends (glibc's dl_load_write_lock);
+// the loader's own constructor and destructor threads do not wait (they
+// act for the thread that opened or closed, as glibc runs them on it).
 //
 // Limits (partial): dlpi_phdr holds the PT_LOAD and PT_TLS headers rebuilt
 // from the load plan (PT_TLS's p_offset is 0) (not the file's whole
-// table); dl_iterate_phdr does not block dlclose during the walk as
-// glibc's lock does, so an object closed meanwhile is still reported
-// (with the address it had).
+// table).
 type API struct {
 	l      *Loader
 	s      *sandbox.Sandbox
@@ -54,9 +55,9 @@ type API struct {
 
 	mu    sync.Mutex
 	errs  map[*sandbox.Thread]*threadError
-	walks map[*sandbox.Thread]*phdrWalk // dl_iterate_phdr walks in progress
-	strs  map[string]uint64             // interned guest copies
-	chunk uint64                        // current arena chunk [chunk, chunkEnd)
+	walks map[*sandbox.Thread][]*phdrWalk // dl_iterate_phdr walks in progress (nested walks stack)
+	strs  map[string]uint64               // interned guest copies
+	chunk uint64                          // current arena chunk [chunk, chunkEnd)
 	used  uint64
 	total uint64
 }
@@ -89,7 +90,7 @@ func InstallAPI(l *Loader) (*API, error) {
 		s.Unmap(addr, size)
 		return nil, fmt.Errorf("ldso: mapping %s at %#x: %w", APIRuntimeName, addr, err)
 	}
-	a := &API{l: l, s: s, rt: rt, rtAddr: addr, errs: map[*sandbox.Thread]*threadError{}, walks: map[*sandbox.Thread]*phdrWalk{}, strs: map[string]uint64{}}
+	a := &API{l: l, s: s, rt: rt, rtAddr: addr, errs: map[*sandbox.Thread]*threadError{}, walks: map[*sandbox.Thread][]*phdrWalk{}, strs: map[string]uint64{}}
 	l.AddRuntime(APIRuntimeName, a.Symbol)
 	s.Handle(CallDlopen, a.dlopen)
 	s.Handle(CallDlsym, a.dlsym)
@@ -262,7 +263,7 @@ func (a *API) dlclose(t *sandbox.Thread, r *[6]uint64) int64 {
 		a.setError(t, "shared object not open")
 		return -1
 	}
-	if err := a.l.Close(m); err != nil {
+	if err := a.l.closeFrom(t, a.threadOf(t), m); err != nil {
 		a.setError(t, err.Error())
 		return -1
 	}
@@ -381,18 +382,25 @@ type phdrWalk struct {
 	adds, subs uint64
 }
 
-// walkOf returns t's walk snapshot, taking a new one when index is 0 (a
-// walk begins) or t has none.
-func (a *API) walkOf(t *sandbox.Thread, index uint64) *phdrWalk {
-	a.mu.Lock()
-	w, seen := a.walks[t]
-	a.mu.Unlock()
-	if w != nil && index != 0 {
-		return w
+// walkOf returns t's current walk, beginning one when index is 0 (a walk
+// begins: the objects are listed now, and closes by other threads wait
+// until it ends). An index past 0 without a walk (a guest calling the
+// host call directly) gets a snapshot that is no walk.
+func (a *API) walkOf(t *sandbox.Thread, index uint64) (w *phdrWalk, inWalk bool) {
+	if index != 0 {
+		a.mu.Lock()
+		st := a.walks[t]
+		a.mu.Unlock()
+		if len(st) > 0 {
+			return st[len(st)-1], true
+		}
+		return a.l.phdrSnapshot(), false
 	}
+	a.l.beginWalk(t)
 	w = a.l.phdrSnapshot()
 	a.mu.Lock()
-	a.walks[t] = w
+	st, seen := a.walks[t]
+	a.walks[t] = append(st, w)
 	a.mu.Unlock()
 	if !seen {
 		go func() {
@@ -400,9 +408,23 @@ func (a *API) walkOf(t *sandbox.Thread, index uint64) *phdrWalk {
 			a.mu.Lock()
 			delete(a.walks, t)
 			a.mu.Unlock()
+			a.l.endWalk(t, true)
 		}()
 	}
-	return w
+	return w, true
+}
+
+// endWalk ends t's current walk (the innermost of nested ones).
+func (a *API) endWalk(t *sandbox.Thread) {
+	a.mu.Lock()
+	st := a.walks[t]
+	if len(st) == 0 {
+		a.mu.Unlock()
+		return
+	}
+	a.walks[t] = st[:len(st)-1]
+	a.mu.Unlock()
+	a.l.endWalk(t, false)
 }
 
 // phdrSnapshot is Objects with each object's TLS registration, taken at
@@ -421,18 +443,26 @@ func (l *Loader) phdrSnapshot() *phdrWalk {
 // iteratePhdr fills the 64-byte struct dl_phdr_info for loaded object
 // r[0] (load order) at r[1], dlpi_tls_data for the calling thread (0 if
 // it has no block for the object yet): 1, or 0 past the last object,
-// -EFAULT for a bad pointer, -ENOMEM when the arena is full. A walk (from
-// index 0 to the end) reports the objects loaded when it began, each
-// once, whatever opens and closes run meanwhile (glibc holds its
-// dl_load_write_lock across the walk instead).
-func (a *API) iteratePhdr(t *sandbox.Thread, r *[6]uint64) int64 {
-	w := a.walkOf(t, r[0])
+// -EFAULT for a bad pointer, -ENOMEM when the arena is full. Index
+// 0xffffffff (libhalite.so's dl_iterate_phdr when a callback ended the
+// walk early) only ends the walk. A walk (from index 0 to its end)
+// reports the objects loaded when it began, each once, whatever opens
+// run meanwhile; closes by other threads wait until it ends, as glibc's
+// dl_load_write_lock makes them.
+func (a *API) iteratePhdr(t *sandbox.Thread, r *[6]uint64) (ret int64) {
+	if r[0] == 0xffffffff {
+		a.endWalk(t)
+		return 0
+	}
+	w, inWalk := a.walkOf(t, r[0])
+	if inWalk {
+		defer func() {
+			if ret <= 0 { // past the end, or an error: the loop stops
+				a.endWalk(t)
+			}
+		}()
+	}
 	if r[0] >= uint64(len(w.objs)) {
-		a.mu.Lock()
-		if a.walks[t] == w {
-			a.walks[t] = nil // the walk is over; the entry stays until t ends
-		}
-		a.mu.Unlock()
 		return 0
 	}
 	o := w.objs[r[0]]

@@ -97,6 +97,8 @@
 // thread identity that pthread did not start (a caller outside the
 // sandbox, nil) is never recursive; an RTLD_DEFAULT miss is reported as
 // "RTLD_DEFAULT: undefined symbol: X" where glibc names the calling
-// object; a dl_iterate_phdr walk does not hold dlclose off (it reports a
-// snapshot, see API).
+// object. A dl_iterate_phdr walk reports a snapshot taken when it begins
+// and holds dlclose of other threads off until it ends (see API), so a
+// guest walk that never ends (a callback that never returns, or the raw
+// host call started and abandoned) blocks those closes, as in glibc.
 package ldso

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"halite/pthread"
 	"halite/sandbox"
 )
 
@@ -84,16 +85,25 @@ func (l *Loader) Call(addr uint64, args ...uint64) (uint64, error) {
 }
 
 func (l *Loader) call(what string, addr uint64, args ...uint64) (uint64, error) {
-	return l.callOn(what, false, addr, args...)
+	return l.callOn(what, nil, addr, args...)
 }
 
 // callInit runs a constructor: its thread holds the loader's recursive
 // constructor lock while it runs (see OpenFromThread).
 func (l *Loader) callInit(what string, addr uint64) (uint64, error) {
-	return l.callOn(what, true, addr)
+	return l.callOn(what, l.initThreads, addr)
 }
 
-func (l *Loader) callOn(what string, init bool, addr uint64, args ...uint64) (uint64, error) {
+// callFini runs a destructor: its thread is known to the loader while it
+// runs (a dlclose from it does not wait for dl_iterate_phdr walks, see
+// closeFrom).
+func (l *Loader) callFini(what string, addr uint64) (uint64, error) {
+	return l.callOn(what, l.finiThreads, addr)
+}
+
+// callOn runs the function at addr on a new loader thread, which is in
+// the set reg (under mu) while it runs, if reg is not nil.
+func (l *Loader) callOn(what string, reg map[*pthread.Thread]int, addr uint64, args ...uint64) (uint64, error) {
 	if len(args) > 6 {
 		return 0, fmt.Errorf("ldso: %s at %#x: %d arguments (at most 6)", what, addr, len(args))
 	}
@@ -119,19 +129,19 @@ func (l *Loader) callOn(what string, init bool, addr uint64, args ...uint64) (ui
 	if err != nil {
 		return 0, fmt.Errorf("ldso: %s at %#x: %w", what, addr, err)
 	}
-	if init {
-		// The thread may already be waiting in a dlopen: registering
-		// wakes it up as the recursive open it is.
+	if reg != nil {
+		// The thread may already be waiting in a dlopen or dlclose:
+		// registering wakes it up to look again.
 		l.mu.Lock()
-		l.initThreads[t]++
+		reg[t]++
 		l.initCond.Broadcast()
 		l.mu.Unlock()
 	}
 	jerr := t.Join()
-	if init {
+	if reg != nil {
 		l.mu.Lock()
-		if l.initThreads[t]--; l.initThreads[t] <= 0 {
-			delete(l.initThreads, t)
+		if reg[t]--; reg[t] <= 0 {
+			delete(reg, t)
 		}
 		l.mu.Unlock()
 	}

@@ -221,8 +221,9 @@ func TestLoadTLSDefaultNextVersion(t *testing.T) {
 }
 
 // TestLoadIteratePhdrSnapshot: a dl_iterate_phdr walk reports the objects
-// loaded when it began, each once, although an object before the walk's
-// position is closed meanwhile (which shifts the later objects down).
+// loaded when it began, each once, and a close from another thread waits
+// until the walk ends (glibc's dl_load_write_lock); a walk its callback
+// ends early ends too (the close then goes ahead).
 func TestLoadIteratePhdrSnapshot(t *testing.T) {
 	dir := t.TempDir()
 	dep := buildModule(t, dir, "libctor_dep.so", []string{"ctor_dep.c"})
@@ -233,6 +234,9 @@ func TestLoadIteratePhdrSnapshot(t *testing.T) {
 	}
 	d := mustOpen(t, l, dep, RTLD_NOW)
 	w := mustOpen(t, l, p, RTLD_NOW)
+	if got := callSym(t, l, w, "walk_first"); got != 7 {
+		t.Fatalf("walk_first() = %d, want the callback's 7", got)
+	}
 	started, err := l.Sym(w, "walk_started")
 	if err != nil {
 		t.Fatal(err)
@@ -266,8 +270,12 @@ func TestLoadIteratePhdrSnapshot(t *testing.T) {
 			t.Fatal("the walk did not start")
 		}
 	}
-	if err := l.Close(d); err != nil {
-		t.Fatal(err)
+	closed := make(chan error, 1)
+	go func() { closed <- l.Close(d) }()
+	select {
+	case err := <-closed:
+		t.Errorf("Close returned (%v) while another thread's walk was in progress", err)
+	case <-time.After(200 * time.Millisecond):
 	}
 	b[0] = 1
 	if err := l.Sandbox().Write(release, b[:]); err != nil {
@@ -283,5 +291,16 @@ func TestLoadIteratePhdrSnapshot(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the walk did not end")
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return after the walk ended")
+	}
+	if n := loadedCount(l); n != 1 {
+		t.Errorf("%d objects loaded after the close, want 1", n)
 	}
 }

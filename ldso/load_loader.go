@@ -89,8 +89,14 @@ type Loader struct {
 	// constructor (initThreads) waits for them.
 	initRunning int
 	initCond    *sync.Cond
-	// initThreads are the loader threads running constructors now.
+	// initThreads are the loader threads running constructors now,
+	// finiThreads those running destructors.
 	initThreads map[*pthread.Thread]int
+	finiThreads map[*pthread.Thread]int
+	// walks counts the dl_iterate_phdr walks in progress per walking
+	// sandbox thread (see beginWalk); a close waits for the walks of
+	// other threads, as glibc's dl_load_write_lock makes it.
+	walks map[*sandbox.Thread]int
 
 	// main is dlopen(NULL)'s handle (see Main).
 	main *Module
@@ -168,7 +174,8 @@ func NewLoader(s *sandbox.Sandbox, sys *pthread.System, cfg LoaderConfig) (*Load
 	main.isMain = true
 	main.Origin = cfg.Cwd
 	ns.libraryPath = splitSearchPath(cfg.LibraryPath, ":;", cfg.Cwd, ns.cfg.Lib, ns.cfg.Platform)
-	l := &Loader{s: s, sys: sys, cfg: cfg, ns: ns, mods: map[*Object]*Module{}, initThreads: map[*pthread.Thread]int{}}
+	l := &Loader{s: s, sys: sys, cfg: cfg, ns: ns, mods: map[*Object]*Module{}, initThreads: map[*pthread.Thread]int{},
+		finiThreads: map[*pthread.Thread]int{}, walks: map[*sandbox.Thread]int{}}
 	l.main = &Module{Object: main, refs: 1, nodelete: true, inited: true}
 	l.initCond = sync.NewCond(&l.mu)
 	l.runtimes = []runtimeObject{{pthread.RuntimeObjectName, sys.Symbol}}
@@ -880,12 +887,12 @@ func (l *Loader) runFini(m *Module) error {
 		l.tracef("calling fini: %s [0]", m.Object.Path)
 	}
 	for i := len(fns) - 1; i >= 0; i-- {
-		if _, err := l.call("destructor (DT_FINI_ARRAY) of "+m.Object.Path, fns[i]); err != nil {
+		if _, err := l.callFini("destructor (DT_FINI_ARRAY) of "+m.Object.Path, fns[i]); err != nil {
 			return err
 		}
 	}
 	if d.Fini != 0 {
-		if _, err := l.call("destructor (DT_FINI) of "+m.Object.Path, m.Base+d.Fini); err != nil {
+		if _, err := l.callFini("destructor (DT_FINI) of "+m.Object.Path, m.Base+d.Fini); err != nil {
 			return err
 		}
 	}
@@ -926,7 +933,20 @@ func le64(b []byte) uint64 {
 // is taken out of the loader's tables, its destructors run (reverse
 // constructor order, outside the loader's lock) and it is unmapped.
 func (l *Loader) Close(h *Module) error {
+	return l.closeFrom(nil, nil, h)
+}
+
+// closeFrom is Close called by the sandbox thread t (nil: outside the
+// sandbox), the pthread thread pt. It first waits until no other thread
+// walks dl_iterate_phdr (glibc's dlclose takes dl_load_write_lock, which
+// dl_iterate_phdr holds across its walk), except from the loader's own
+// constructor and destructor threads, which act for the thread that
+// opened or closed (glibc runs them on that thread, under its locks).
+func (l *Loader) closeFrom(t *sandbox.Thread, pt *pthread.Thread, h *Module) error {
 	l.mu.Lock()
+	for (pt == nil || (l.initThreads[pt] == 0 && l.finiThreads[pt] == 0)) && l.otherWalks(t) {
+		l.initCond.Wait()
+	}
 	if h != nil && h == l.main {
 		// dlclose(dlopen(NULL)): the program stays.
 		if h.refs > 1 {
@@ -988,6 +1008,33 @@ func (l *Loader) Exit() error {
 		return &Error{Op: "exit", Msg: first.Error(), Err: first}
 	}
 	return nil
+}
+
+// otherWalks reports whether a thread other than t is walking
+// dl_iterate_phdr (under mu).
+func (l *Loader) otherWalks(t *sandbox.Thread) bool {
+	for w, n := range l.walks {
+		if w != t && n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// beginWalk and endWalk bracket a dl_iterate_phdr walk of thread t.
+func (l *Loader) beginWalk(t *sandbox.Thread) {
+	l.mu.Lock()
+	l.walks[t]++
+	l.mu.Unlock()
+}
+
+func (l *Loader) endWalk(t *sandbox.Thread, all bool) {
+	l.mu.Lock()
+	if l.walks[t]--; all || l.walks[t] <= 0 {
+		delete(l.walks, t)
+	}
+	l.initCond.Broadcast()
+	l.mu.Unlock()
 }
 
 // detach (under mu) takes every module no handle or NODELETE module

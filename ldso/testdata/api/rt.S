@@ -127,7 +127,7 @@ halite_syscall:
 # 64-byte struct dl_phdr_info on this stack frame for object index and
 # returns 1, or 0 past the last object; the callback then runs here, in
 # the sandbox, with (info, 64, data). A non-zero callback result ends the
-# walk and is returned.
+# walk (the host is told with index -1) and is returned.
 	.p2align 5
 	.globl dl_iterate_phdr
 	.type dl_iterate_phdr, @function
@@ -161,7 +161,19 @@ dl_iterate_phdr:
 	jmp 2b
 3:
 	xor %eax, %eax
+	jmp 5f
 4:
+	# The callback ended the walk early: host call 1093 with index -1
+	# tells the host that this thread's walk is over (dlclose waits for
+	# walks in progress); the callback's result is kept in %ebx.
+	mov %eax, %ebx
+	mov $-1, %edi
+	xor %esi, %esi
+	xor %edx, %edx
+	mov $(0x10000 + 32*1093), %r11d
+	MCALL
+	mov %ebx, %eax
+5:
 	.bundle_lock
 	add $64, %esp
 	add %r15, %rsp

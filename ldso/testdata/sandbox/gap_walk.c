@@ -21,3 +21,13 @@ long walk(void) {
 	dl_iterate_phdr(cb, 0);
 	return seen;
 }
+
+static int stop_at_first(struct dl_phdr_info *info, __SIZE_TYPE__ size, void *data) {
+	(void)info; (void)size; (void)data;
+	return 7;
+}
+
+/* A walk the callback ends at once: dl_iterate_phdr returns 7. */
+long walk_first(void) {
+	return dl_iterate_phdr(stop_at_first, 0);
+}
