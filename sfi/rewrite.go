@@ -65,6 +65,7 @@ type rewriter struct {
 	stack     []section
 	seen      map[string]string // section key -> base label (exec sections)
 	nbase     int
+	nlock     int // locked groups so far (their size labels)
 
 	inCFI   bool
 	files   map[string]string // .file number -> name
@@ -671,12 +672,36 @@ func (r *rewriter) nopsPad(n int) {
 // n bytes would not fit in the rest of this one (the assembler's own
 // bundle padding uses one-byte nops).
 func (r *rewriter) fitPad(n int) {
-	b := r.seen[r.cur.key]
-	off := fmt.Sprintf("((. - %s) & 31)", b)
-	r.emit(fmt.Sprintf(".nops (32 - %s) * ((%s + %d) >> 5)", off, off, n-1))
+	r.fitPadExpr(fmt.Sprint(n - 1))
 }
 
+// fitPadExpr is fitPad for a group whose size minus one is an assembler
+// expression.
+func (r *rewriter) fitPadExpr(sizeMinus1 string) {
+	b := r.seen[r.cur.key]
+	off := fmt.Sprintf("((. - %s) & 31)", b)
+	r.emit(fmt.Sprintf(".nops (32 - %s) * ((%s + %s) >> 5)", off, off, sizeMinus1))
+}
+
+// lock emits lines as one bundle-locked group, preceded by the long nops
+// that move it to the next bundle when it would not fit in this one (GNU
+// as pads a locked group with one-byte nops, one executed instruction per
+// byte). The group's size is measured by two labels around it: the
+// assembler resolves the padding during relaxation (when the padding is
+// taken, its own is zero, so the measured size is the group's).
 func (r *rewriter) lock(lines ...string) {
+	r.nlock++
+	start := fmt.Sprintf(".Lhalite_ls%d", r.nlock)
+	end := fmt.Sprintf(".Lhalite_le%d", r.nlock)
+	r.fitPadExpr("(" + end + " - " + start + " - 1)")
+	r.out.WriteString(start + ":\n")
+	r.rawLock(lines...)
+	r.out.WriteString(end + ":\n")
+}
+
+// rawLock emits lines as one bundle-locked group, with no padding of its
+// own (the caller has placed it).
+func (r *rewriter) rawLock(lines ...string) {
 	r.emit(".bundle_lock")
 	for _, l := range lines {
 		r.emit(l)
@@ -691,7 +716,7 @@ func (r *rewriter) maskedBranch(kind string) {
 	} else {
 		r.fitPad(10)
 	}
-	r.lock("andl $-32, %r11d", "addq %r15, %r11", kind+" *%r11")
+	r.rawLock("andl $-32, %r11d", "addq %r15, %r11", kind+" *%r11")
 }
 
 // loadR11 loads the value of operand o (a register or memory operand, the
@@ -730,7 +755,7 @@ func (r *rewriter) ret() {
 		r.emit(".cfi_adjust_cfa_offset -8")
 	}
 	r.fitPad(10)
-	r.lock("andl $-32, %r11d", "addq %r15, %r11", "jmp *%r11")
+	r.rawLock("andl $-32, %r11d", "addq %r15, %r11", "jmp *%r11")
 	if r.inCFI {
 		r.emit(".cfi_adjust_cfa_offset 8")
 	}
