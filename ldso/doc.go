@@ -95,9 +95,7 @@
 // Constructors and destructors (Exit's too) run on loader threads, not
 // on the thread that opens, closes or exits, so they see fresh TLS; a
 // thread identity that pthread did not start (a caller outside the
-// sandbox, nil) is never recursive; an RTLD_DEFAULT miss is reported as
-// "RTLD_DEFAULT: undefined symbol: X" where glibc names the calling
-// object. A dl_iterate_phdr walk reports a snapshot taken when it begins
+// sandbox, nil) is never recursive. A dl_iterate_phdr walk reports a snapshot taken when it begins
 // and holds dlclose of other threads off until it ends (see API), so a
 // guest walk that never ends (a callback that never returns, or the raw
 // host call started and abandoned) blocks those closes, as in glibc.

@@ -1187,7 +1187,12 @@ func (l *Loader) Dlsym(r SymRequest) (uint64, error) {
 			// object found becomes its dependency.
 			cm = l.order[0]
 		}
-		a, dm, err := l.lookupDef(l.callerScope(cm), "RTLD_DEFAULT", r.Name, r.Version, r.Thread)
+		// A miss names the calling object, as glibc's does.
+		what := "RTLD_DEFAULT"
+		if cm != nil {
+			what = cm.Object.Path
+		}
+		a, dm, err := l.lookupDef(l.callerScope(cm), what, r.Name, r.Version, r.Thread)
 		if err != nil {
 			return 0, err
 		}

@@ -39,7 +39,7 @@ func TestDemo(t *testing.T) {
 		"   | ext: greet_next() = 41\n   | ext: greet_next() = 42\n   | ext: greet_count (TLS, this thread) = 42\n",
 		"   | ext: read from the VFS: a file on the host, mounted read-only at /demo\n",
 		"   | ext: dladdr(greet_next) -> greet_next in libgreet.so\n",
-		"   | ext: dlerror() after a failed dlsym: RTLD_DEFAULT: undefined symbol: no_such_function\n",
+		"   | ext: dlerror() after a failed dlsym: ext.so: undefined symbol: no_such_function\n",
 		"== ext_main() returned 83 ",
 		"== dlclose: 0 objects loaded (2 loaded, 2 unloaded in all)\n",
 	} {
