@@ -165,6 +165,7 @@ func buildFastOne() {
 		}
 		fastTwo[c] = o.flags&fValid != 0 || o.group != 0
 	}
+	buildFastTab()
 }
 
 // fastTwo[b]: the same as fastOne for 0f b without a mandatory prefix: a
@@ -172,134 +173,14 @@ func buildFastOne() {
 // 3DNow!, the nop forms, the 0f38/0f3a escapes and fences.
 var fastTwo [256]bool
 
-// decodeFast is decode for the common case: no legacy prefix, optionally
-// a REX prefix, then an opcode b with fastOne[b] or 0f b with fastTwo[b]. It does exactly what decode does for such
-// an instruction when decode accepts it with stOK; ok is false (and in is
-// partly filled) when the instruction needs anything else, including any
-// rejection: decode then starts over on the general path, which makes
-// the verdict and its message.
-func decodeFast(code []byte, p, end int, in *inst) (st int, ok bool) {
-	start := p
-	var rex byte
-	if code[p]&0xf0 == 0x40 {
-		rex = code[p]
-		p++
-		if p >= end {
-			return 0, false
-		}
-	}
-	opc := code[p]
-	p++
-	var o op
-	if fastOne[opc] {
-		o = oneByte[opc]
-	} else if opc == 0x0f && p < end && fastTwo[code[p]] {
-		opc = code[p]
-		p++
-		o = tab[map0F][pNone][opc]
-	} else {
-		return 0, false
-	}
-	in.rex = rex
-	rexW := rex&8 != 0
-	in.opc = opc
-	if o.flags&fModRM != 0 {
-		var r3 byte
-		if p < end && code[p] >= 0xc0 {
-			modrm := code[p]
-			p++
-			in.mod = 3
-			r3 = (modrm >> 3) & 7
-			in.reg = int8(r3) | int8(in.rex&4)<<1
-			in.rm = int8(modrm&7) | int8(in.rex&1)<<3
-		} else {
-			q, r, ok := modRM(code, p, end, in)
-			if !ok {
-				return 0, false
-			}
-			p, r3 = q, r
-		}
-		if o.group != 0 {
-			g := &groups[o.group-1]
-			i := r3
-			if in.mod == 3 {
-				i += 8
-			}
-			sub := g[i]
-			if sub.flags&fValid == 0 || sub.kind != kNormal {
-				return 0, false
-			}
-			feat := o.feat
-			if sub.feat != 0 {
-				feat = sub.feat
-			}
-			o = op{flags: o.flags | sub.flags, imm: sub.imm, size: sub.size, feat: feat, kind: sub.kind}
-		}
-		if o.flags&fMemOnly != 0 && in.mod == 3 || o.flags&fRegOnly != 0 && in.mod != 3 {
-			return 0, false
-		}
-	} else if o.group != 0 {
-		return 0, false
-	}
-	if o.flags&fValid == 0 {
-		return 0, false
-	}
-	in.o = o
-	isz := 0
-	switch o.imm {
-	case imm8:
-		isz = 1
-	case imm16, imm88:
-		isz = 2
-	case immZ:
-		isz = 4
-	case immV:
-		isz = 4
-		if rexW {
-			isz = 8
-		}
-	}
-	switch o.kind {
-	case kCall32, kJmp32, kJcc32:
-		isz = 4
-	}
-	if p+isz > end {
-		return 0, false
-	}
-	switch o.kind {
-	case kNormal:
-	case kJcc8, kJmp8:
-		if in.rex != 0 {
-			return 0, false
-		}
-		in.rel = int64(int8(code[p]))
-	case kCall32, kJmp32, kJcc32:
-		if in.rex != 0 {
-			return 0, false
-		}
-		in.rel = int64(int32(uint32(code[p]) | uint32(code[p+1])<<8 | uint32(code[p+2])<<16 | uint32(code[p+3])<<24))
-	default:
-		return 0, false
-	}
-	p += isz
-	in.length = p - start
-	if rexW && o.flags&fNoRexW != 0 || !rexW && o.flags&fRexWOnly != 0 {
-		return 0, false
-	}
-	if o.feat != 0 {
-		in.need |= 1 << (o.feat - 1)
-	}
-	return stOK, true
-}
-
 // decode decodes the instruction at code[p:]. It returns a status; on
 // stOK, stIndirect and stForbidden in.length is set.
 func decode(code []byte, p int, in *inst, halite bool) int {
 	end := min(len(code), p+15)
 	*in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
 	if byteKind[code[p]] != bkPrefix {
-		if st, ok := decodeFast(code, p, end, in); ok {
-			return st
+		if decodeFast(code, p, end, in) != nil {
+			return stOK
 		}
 		*in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
 	}

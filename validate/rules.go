@@ -32,14 +32,163 @@ func (v *Validator) run(code []byte) {
 				}
 				continue
 			}
-			// decode, inline: the fast path, else the general one
 			end := min(len(code), p+15)
-			in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
-			st, ok := 0, false
-			if byteKind[code[p]] != bkPrefix {
-				st, ok = decodeFast(code, p, end, &in)
+			{
+				// The fused fast path: decode and check the common
+				// shapes (decodeFast's, with fastEnt.fused) in local
+				// variables, exactly as decodeFast + checkInst would.
+				// Anything else, before any side effect, goes to the
+				// general path below.
+				q := p
+				c := code[q]
+				rc := rexClass[c]
+				rex := byte(0)
+				if rc != 0 {
+					rex = c
+					q++
+					if q >= end {
+						goto general
+					}
+					c = code[q]
+				}
+				q++
+				mi := 0
+				if c == 0x0f {
+					if q >= end {
+						goto general
+					}
+					c = code[q]
+					q++
+					mi = 1
+				}
+				idx := int(fastIdx[mi][c])
+				if idx == 0 {
+					goto general
+				}
+				reg, rm, base, index := int8(regNone), int8(regNone), int8(regNone), int8(regNone)
+				mem := false
+				if fastModRM[mi][c] {
+					if q >= end {
+						goto general
+					}
+					m := code[q]
+					q++
+					r3 := (m >> 3) & 7
+					reg = int8(r3) | int8(rex&4)<<1
+					sel := fastSel[mi][c]
+					if m >= 0xc0 {
+						rm = int8(m&7) | int8(rex&1)<<3
+						idx += int((r3 | 8) & sel)
+					} else {
+						mm := &modrmMem[m]
+						mem = true
+						k := int(mm.n)
+						if mm.hasSIB {
+							if q >= end {
+								goto general
+							}
+							sib := code[q]
+							if ix := int8((sib>>3)&7) | int8(rex&2)<<2; ix != 4 {
+								index = ix
+							}
+							if sib&7 == 5 && m < 0x40 {
+								k += 4
+							} else {
+								base = int8(sib&7) | int8(rex&1)<<3
+							}
+						} else if mm.base == regRIP {
+							base = regRIP
+						} else {
+							base = mm.base | int8(rex&1)<<3
+						}
+						q += k
+						idx += int(r3 & sel)
+					}
+				}
+				e := &fastEnts[idx]
+				if e.ok>>rc&1 == 0 || !e.fused {
+					goto general
+				}
+				isz := int(e.isz)
+				bits, zext := e.bits, e.zext
+				if rex&8 != 0 {
+					isz = int(e.iszW)
+					bits, zext = e.bitsW, e.zextW
+				}
+				q += isz
+				if q > end || q > bend {
+					goto general
+				}
+				if e.need != 0 && (e.need&neverFeatures != 0 || e.need&^feats != 0) {
+					goto general
+				}
+				if restricted == regRSP || restricted == regRBP {
+					goto general
+				}
+				if rex&8 != 0 && q-p <= 8 {
+					if b := code[p:q]; fixup(b) != regNone || isStackMove(b) {
+						goto general
+					}
+				}
+				// committed: the instruction is decoded and fits
+				v.mask |= 1 << uint(p&31)
+				starts[n] = p
+				n++
+				f := e.o.flags
+				if mem && f&fNoMem == 0 {
+					switch base {
+					case regR15, regRSP, regRBP, regRIP:
+						if index != regNone {
+							if index == restricted {
+								v.clearTarget(p)
+							} else {
+								v.report(code, p, RuleBadIndex, badIndexMsg[index])
+							}
+						}
+					default:
+						v.report(code, p, RuleBadBase, badBaseMsg[base+1])
+					}
+					if f&fNoBTMem != 0 {
+						v.report(code, p, RuleForbidden, "bit test with a register bit offset into memory")
+					}
+				}
+				restricted = regNone
+				r := int8(regNone)
+				switch e.chk {
+				case chkReg:
+					r = reg
+				case chkRM:
+					r = rm // regNone for a memory operand
+				}
+				if r != regNone {
+					if r != regR15 && r != regRSP && r != regRBP {
+						if zext {
+							restricted = r
+						}
+					} else {
+						in.rex = rex
+						restricted = v.write(code, p, &in, r, int(bits), zext, regNone)
+					}
+				}
+				switch e.rel {
+				case 1:
+					v.jumps = append(v.jumps, jump{from: int32(p), target: int64(q) + int64(int8(code[q-1]))})
+				case 4:
+					v.jumps = append(v.jumps, jump{from: int32(p), target: int64(q) + int64(int32(uint32(code[q-4])|uint32(code[q-3])<<8|uint32(code[q-2])<<16|uint32(code[q-1])<<24))})
+				}
+				p = q
+				continue
 			}
-			if !ok {
+		general:
+			// the general path: decode (decodeFast, else decodeSlow),
+			// then the rules
+			in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
+			var fe *fastEnt
+			st := stOK
+			if byteKind[code[p]] != bkPrefix {
+				fe = decodeFast(code, p, end, &in)
+			}
+			if fe == nil {
 				in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
 				st = decodeSlow(code, p, end, &in, halite)
 			}
@@ -85,6 +234,9 @@ func (v *Validator) run(code []byte) {
 			if restricted == regNone && !in.mem && in.rex&8 == 0 && in.o.flags&(fWReg|fWRM|fWOp|fWAX|fWV) == 0 {
 				// nothing to check: no memory operand, no register
 				// written, no fix-up, nothing pending
+			} else if fe != nil && fe.chk != chkSlow && in.rex&8 == 0 && restricted != regRSP && restricted != regRBP {
+				// checkInst's common cases, inline (see fastEnt.chk)
+				restricted = v.checkFast(code, p, &in, fe, restricted)
 			} else {
 				restricted = v.checkInst(code, p, &in, restricted)
 			}
@@ -290,6 +442,58 @@ func (v *Validator) checkInst(code []byte, p int, in *inst, prev int8) int8 {
 		restricted = v.write(code, p, in, in.vreg, bits, zext, restricted)
 	}
 	return restricted
+}
+
+// checkFast is checkInst for a fast-path instruction without REX.W whose
+// shape has fe.chk != chkSlow, with no %rsp/%rbp restriction pending
+// (prev): the memory operand check, then the single register write.
+func (v *Validator) checkFast(code []byte, p int, in *inst, fe *fastEnt, prev int8) int8 {
+	f := fe.o.flags
+	if in.mem && f&fNoMem == 0 {
+		switch in.base {
+		case regR15, regRSP, regRBP, regRIP:
+			if in.index != regNone {
+				if in.index == prev {
+					v.clearTarget(p)
+				} else {
+					v.report(code, p, RuleBadIndex, badIndexMsg[in.index])
+				}
+			}
+		default:
+			v.report(code, p, RuleBadBase, badBaseMsg[in.base+1])
+		}
+		if f&fNoBTMem != 0 {
+			v.report(code, p, RuleForbidden, "bit test with a register bit offset into memory")
+		}
+	}
+	var r int8
+	switch fe.chk {
+	case chkReg:
+		r = in.reg
+	case chkRM:
+		if in.mod != 3 {
+			return regNone
+		}
+		r = in.rm
+	default:
+		return regNone
+	}
+	if r != regR15 && r != regRSP && r != regRBP {
+		if fe.zext {
+			return r
+		}
+		return regNone
+	}
+	bits := 32
+	switch fe.o.size {
+	case sz8:
+		bits = 8
+	case sz64:
+		bits = 64
+	case sz16:
+		bits = 16
+	}
+	return v.write(code, p, in, r, bits, fe.zext, regNone)
 }
 
 // write applies the rules to a write of bits bits to GP register r by the
