@@ -38,11 +38,28 @@ type fastEnt struct {
 // fastModRM[m][opc]: the fast-path opcode has a ModRM byte.
 var fastModRM [2][256]bool
 
+// fastInfo[m][opc] is what run's fused path needs to find the length of
+// a fast-path instruction with one table load (the next instruction's
+// start depends on it): the shape index and selector (as fastIdx and
+// fastSel), whether there is a ModRM byte, and the immediate size
+// without and with REX.W, unless iszVar (a group whose members differ:
+// then the shape's sizes apply).
+type fastInfoEnt struct {
+	idx       uint16
+	sel       uint8
+	hasM      bool
+	isz, iszW uint8
+	iszVar    bool
+}
+
+var fastInfo [2][256]fastInfoEnt
+
 const (
 	chkSlow = iota
 	chkNone
 	chkReg
 	chkRM
+	chkOp // writes only the register in the opcode's low 3 bits
 )
 
 // fastIdx[m][opc] is the index in fastEnts of the shape for the opcode
@@ -69,6 +86,7 @@ var modrmMem [256]struct {
 }
 
 func buildFastTab() {
+	defer buildFastInfo()
 	for b := 0x40; b <= 0x4f; b++ {
 		rexClass[b] = 1
 		if b&8 != 0 {
@@ -182,6 +200,8 @@ func makeFastEnt(o op, mod3 bool) fastEnt {
 		e.chk = chkReg
 	case fWRM:
 		e.chk = chkRM
+	case fWOp:
+		e.chk = chkOp
 	}
 	bits := 32
 	switch o.size {
@@ -316,4 +336,31 @@ func decodeFast(code []byte, p, end int, in *inst) *fastEnt {
 		in.need |= 1 << (e.o.feat - 1)
 	}
 	return e
+}
+
+// buildFastInfo fills fastInfo from fastIdx, fastSel, fastModRM and the
+// shapes.
+func buildFastInfo() {
+	for mi := range fastInfo {
+		for c := range fastInfo[mi] {
+			idx := fastIdx[mi][c]
+			fi := fastInfoEnt{idx: idx, sel: fastSel[mi][c], hasM: fastModRM[mi][c]}
+			if idx != 0 {
+				first := true
+				for i := 0; i <= int(fi.sel); i++ {
+					e := &fastEnts[int(idx)+i]
+					if e.ok == 0 {
+						continue
+					}
+					if first {
+						fi.isz, fi.iszW = e.isz, e.iszW
+						first = false
+					} else if e.isz != fi.isz || e.iszW != fi.iszW {
+						fi.iszVar = true
+					}
+				}
+			}
+			fastInfo[mi][c] = fi
+		}
+	}
 }

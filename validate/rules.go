@@ -1,5 +1,7 @@
 package validate
 
+import "encoding/binary"
+
 // run checks code bundle by bundle.
 func (v *Validator) run(code []byte) {
 	vd := &v.verdict
@@ -39,55 +41,66 @@ func (v *Validator) run(code []byte) {
 				// variables, exactly as decodeFast + checkInst would.
 				// Anything else, before any side effect, goes to the
 				// general path below.
-				q := p
-				c := code[q]
-				rc := rexClass[c]
-				rex := byte(0)
-				if rc != 0 {
-					rex = c
-					q++
-					if q >= end {
-						goto general
-					}
-					c = code[q]
-				}
-				q++
-				mi := 0
-				if c == 0x0f {
-					if q >= end {
-						goto general
-					}
-					c = code[q]
-					q++
-					mi = 1
-				}
-				idx := int(fastIdx[mi][c])
-				if idx == 0 {
+				if p+8 > len(code) {
 					goto general
 				}
-				reg, rm, base, index := int8(regNone), int8(regNone), int8(regNone), int8(regNone)
-				mem := false
-				if fastModRM[mi][c] {
-					if q >= end {
+				if c := code[p]; (c == 0x66 || c == 0x0f) && (code[p+1] == 0x1f || code[p+1] == 0x66 || code[p+1] == 0x2e || code[p+1] == 0x0f) {
+					// decodeSlow's nop check comes first for these bytes
+					// (none of them starts a fast shape)
+					k := matchNop(code[:end], p)
+					if k == 0 || p+k > bend {
 						goto general
 					}
-					m := code[q]
+					v.mask |= 1 << uint(p&31)
+					starts[n] = p
+					n++
+					if restricted == regRSP || restricted == regRBP {
+						v.unprocessed(code, p, restricted)
+					}
+					restricted = regNone
+					p += k
+					continue
+				}
+				// The next instruction's start depends only on these
+				// bytes, ALU work and two independent table loads.
+				w := binary.LittleEndian.Uint64(code[p:])
+				c := byte(w)
+				rc := rexClass[c]
+				rex := byte(0)
+				rl := 0
+				if c&0xf0 == 0x40 {
+					rex = c
+					rl = 1
+				}
+				w >>= 8 * uint(rl)
+				mi := 0
+				if byte(w) == 0x0f {
+					mi = 1
+				}
+				w >>= 8 * uint(mi)
+				c = byte(w)
+				fi := fastInfo[mi][c]
+				if fi.idx == 0 {
+					goto general
+				}
+				idx := int(fi.idx)
+				q := p + rl + mi + 1
+				reg, rm, base, index := int8(regNone), int8(regNone), int8(regNone), int8(regNone)
+				mem := false
+				if fi.hasM {
+					m := byte(w >> 8)
 					q++
 					r3 := (m >> 3) & 7
 					reg = int8(r3) | int8(rex&4)<<1
-					sel := fastSel[mi][c]
 					if m >= 0xc0 {
 						rm = int8(m&7) | int8(rex&1)<<3
-						idx += int((r3 | 8) & sel)
+						idx += int((r3 | 8) & fi.sel)
 					} else {
 						mm := &modrmMem[m]
 						mem = true
 						k := int(mm.n)
 						if mm.hasSIB {
-							if q >= end {
-								goto general
-							}
-							sib := code[q]
+							sib := byte(w >> 16)
 							if ix := int8((sib>>3)&7) | int8(rex&2)<<2; ix != 4 {
 								index = ix
 							}
@@ -102,17 +115,25 @@ func (v *Validator) run(code []byte) {
 							base = mm.base | int8(rex&1)<<3
 						}
 						q += k
-						idx += int(r3 & sel)
+						idx += int(r3 & fi.sel)
 					}
 				}
+				isz := int(fi.isz)
+				if rex&8 != 0 {
+					isz = int(fi.iszW)
+				}
 				e := &fastEnts[idx]
+				if fi.iszVar {
+					isz = int(e.isz)
+					if rex&8 != 0 {
+						isz = int(e.iszW)
+					}
+				}
 				if e.ok>>rc&1 == 0 || !e.fused {
 					goto general
 				}
-				isz := int(e.isz)
 				bits, zext := e.bits, e.zext
 				if rex&8 != 0 {
-					isz = int(e.iszW)
 					bits, zext = e.bitsW, e.zextW
 				}
 				q += isz
@@ -159,6 +180,8 @@ func (v *Validator) run(code []byte) {
 					r = reg
 				case chkRM:
 					r = rm // regNone for a memory operand
+				case chkOp:
+					r = int8(c&7) | int8(rex&1)<<3
 				}
 				if r != regNone {
 					if r != regR15 && r != regRSP && r != regRBP {
@@ -475,6 +498,8 @@ func (v *Validator) checkFast(code []byte, p int, in *inst, fe *fastEnt, prev in
 			return regNone
 		}
 		r = in.rm
+	case chkOp:
+		r = int8(in.opc&7) | int8(in.rex&1)<<3
 	default:
 		return regNone
 	}
