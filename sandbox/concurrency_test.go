@@ -20,7 +20,7 @@ func TestManyThreads(t *testing.T) {
 	s := newTestSandbox(t, Config{MaxThreads: n}, "calls")
 	var calls sync.Map
 	s.Handle(1040, func(th *Thread, a *[6]uint64) int64 {
-		calls.Store(th.TID(), true)
+		calls.Store(th, true) // a start, not its OS thread (reused)
 		return 0
 	})
 	stacks := make([]uint64, n)

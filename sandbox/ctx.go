@@ -42,7 +42,13 @@ const (
 	ctxGregs     = 256
 	ctxSetupRC   = 448
 	ctxRetStub   = 456
-	ctxSize      = 464 // bytes in use
+	ctxGo        = 464 // uint32: a parked thread's order: 1 resume, 2 exit
+	ctxMXCSR     = 468 // uint32: MXCSR loaded on entry
+	ctxGen       = 472 // the current start's generation
+	ctxKillGen   = 480 // the start a stop signal is meant for
+	ctxFS        = 488 // thread pointer set on resume
+	ctxSP        = 496 // stack pointer set on resume
+	ctxSize      = 504 // bytes in use
 
 	stateIdle      = 0
 	stateReq       = 1
@@ -50,7 +56,7 @@ const (
 	stateFault     = 3
 	stateKilled    = 4
 	stateSetupFail = 5
-	stateExited    = 6
+	stateParked    = 6
 
 	// Each raw thread owns one slot of the process-wide signal-stack area:
 	// [0, 4 KiB) context, [4 KiB, 8 KiB) guard, [8 KiB, 64 KiB) signal stack.

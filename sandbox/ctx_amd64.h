@@ -28,6 +28,12 @@
 #define CTX_GREGS 256
 #define CTX_SETUPRC 448
 #define CTX_RETSTUB 456
+#define CTX_GO 464
+#define CTX_MXCSR 468
+#define CTX_GEN 472
+#define CTX_KILLGEN 480
+#define CTX_FS 488
+#define CTX_SP 496
 
 #define STATE_IDLE 0
 #define STATE_REQ 1
@@ -35,7 +41,7 @@
 #define STATE_FAULT 3
 #define STATE_KILLED 4
 #define STATE_SETUPFAIL 5
-#define STATE_EXITED 6
+#define STATE_PARKED 6
 
 #define SLOT_SIZE 65536
 #define SLOT_MASK $0xffffffffffff0000

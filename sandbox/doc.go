@@ -55,9 +55,28 @@
 // return address CallReturn's trampoline on the stack (%rsp = 8 mod 16),
 // all other general registers zero and vzeroall. Each thread's trusted
 // context and signal stack are one 64 KiB slot of a process-wide mmap'd
-// area (MaxProcessThreads slots). A thread exits with SYS_exit; its serving
-// goroutine joins it on the CHILD_CLEARTID word (plain FUTEX_WAIT) before
-// freeing the slot. Config.MaxThreads bounds the threads of one sandbox.
+// area (MaxProcessThreads slots). Config.MaxThreads bounds the threads of
+// one sandbox.
+//
+// A thread that returns from its entry function or exits (exit, the
+// exit trampoline, exit_group) does not end its OS thread: it parks in
+// trusted code (no stack use, futex wait on its context) and the sandbox
+// keeps it (at most 8 per sandbox, 256 per process) for its next Start,
+// which rewrites the context and wakes it instead of cloning: it sets the
+// new thread pointer (arch_prctl) and stack and enters like a new thread
+// (fninit, MXCSR 0x1f80, general and vector registers scrubbed as
+// above; the seccomp filter, signal mask, sigaltstack and %gs are the
+// same by construction). Parked threads are reused only by the sandbox
+// they ran for, so what a register scrub does not cover (AVX-512 upper
+// registers, as for a fresh clone that inherits a Go thread's) never
+// crosses sandboxes. Thread.TID is the OS thread's id, so a later Start
+// may report the same one. A fault or a stop ends the OS thread
+// (SYS_exit); its serving goroutine joins it on the CHILD_CLEARTID word
+// (plain FUTEX_WAIT) before freeing the slot, and Close ends the parked
+// ones the same way. Every start has a generation number: a stop signal
+// is sent only while the start owns the OS thread, and the front handler
+// ignores one whose recorded generation is not the current start's (or
+// that reaches a parked thread), so a late stop never hits a reuse.
 //
 // Call(ctx, addr, args...) runs a function on a fresh thread with a fresh
 // 256 KiB stack (and a guard page) and returns its %rax.

@@ -19,8 +19,9 @@ func TestContextLayout(t *testing.T) {
 		"CTX_PROG": ctxProg, "CTX_INIT": ctxInit, "CTX_SPIN": ctxSpin, "CTX_AVX": ctxAVX,
 		"CTX_SIGNO": ctxSigno, "CTX_CODE": ctxCode, "CTX_ADDR": ctxAddr, "CTX_SYSNR": ctxSysNR,
 		"CTX_FORGED": ctxForged, "CTX_GREGS": ctxGregs, "CTX_SETUPRC": ctxSetupRC, "CTX_RETSTUB": ctxRetStub,
+		"CTX_GO": ctxGo, "CTX_MXCSR": ctxMXCSR, "CTX_GEN": ctxGen, "CTX_KILLGEN": ctxKillGen, "CTX_FS": ctxFS, "CTX_SP": ctxSP,
 		"STATE_IDLE": stateIdle, "STATE_REQ": stateReq, "STATE_REPLY": stateReply, "STATE_FAULT": stateFault,
-		"STATE_KILLED": stateKilled, "STATE_SETUPFAIL": stateSetupFail, "STATE_EXITED": stateExited,
+		"STATE_KILLED": stateKilled, "STATE_SETUPFAIL": stateSetupFail, "STATE_PARKED": stateParked,
 		"SLOT_SIZE": slotSize, "KILLSIG": int64(StopSignal),
 	}
 	f, err := os.Open("ctx_amd64.h")

@@ -82,6 +82,10 @@ childStart:
 	TESTQ AX, AX
 	JNE setupFail
 	// Enter sandboxed code: arguments, %r15 = base, everything else zero.
+	// A parked thread reused for a new start comes here too (resume).
+enter:
+	BYTE $0xdb; BYTE $0xe3 // fninit: x87 state as for a fresh thread
+	LDMXCSR CTX_MXCSR(R12)
 	MOVQ (CTX_INIT+0)(R12), DI
 	MOVQ (CTX_INIT+8)(R12), SI
 	MOVQ (CTX_INIT+16)(R12), DX
@@ -183,7 +187,7 @@ woke:
 replied:
 	MOVL CTX_ACTION(R11), AX
 	TESTL AX, AX
-	JNE exitStub
+	JNE park
 	MOVL $STATE_IDLE, CTX_STATE(R11)
 	MOVQ (CTX_ARGS+0)(R11), DI
 	MOVQ (CTX_ARGS+8)(R11), SI
@@ -236,6 +240,19 @@ sigHandler:
 	// handler (it would read g from sandbox memory); stop it.
 	MOVQ $1, CTX_FORGED(R11)
 untrusted:
+	// A stop signal counts only if it was meant for the thread's current
+	// start (a stale one, sent to an earlier start of this reused thread,
+	// or one reaching it parked, is ignored) and %gs is genuine.
+	CMPL DI, $KILLSIG
+	JNE record
+	CMPQ CTX_FORGED(R11), $0
+	JNE record
+	CMPL CTX_STATE(R11), $STATE_PARKED
+	JEQ ignore
+	MOVQ CTX_GEN(R11), CX
+	CMPQ CX, CTX_KILLGEN(R11)
+	JNE ignore
+record:
 	MOVLQSX DI, CX
 	MOVQ CX, CTX_SIGNO(R11)
 	MOVLQSX 8(SI), CX
@@ -284,18 +301,53 @@ exitStub:
 	INT $3
 
 // Return stub, reached from the CallReturn trampoline when the entry
-// function returns, AX = its result: record it, tell the Go side (waking
-// it only if it sleeps) and exit without waiting for an answer.
+// function returns, AX = its result: record it and park.
 retStub:
 	LOAD_CTX
 	MOVQ AX, CTX_RESULT(R11)
-	MOVL $STATE_EXITED, AX
+	JMP park
+
+// Park: the thread has left sandboxed code for good (returned, or exit
+// was requested); R11 = context. It tells the Go side (waking it only if
+// it sleeps), then waits, using no stack, on ctx.go: 1 = resume for a new
+// start of the same sandbox (context rewritten by the Go side: new entry,
+// arguments, stack, thread pointer), 2 = exit.
+park:
+	MOVL $STATE_PARKED, AX
 	XCHGL AX, CTX_STATE(R11)
 	MOVL CTX_GOSLEEP(R11), AX
 	TESTL AX, AX
-	JEQ exitStub
+	JEQ parkwait
 	WAKE_STATE(R11)
-	JMP exitStub
+	LOAD_CTX
+parkwait:
+	MOVL CTX_GO(R11), AX
+	CMPL AX, $1
+	JEQ resume
+	CMPL AX, $2
+	JEQ exitStub
+	// futex(&ctx.go, FUTEX_WAIT_PRIVATE, ctx.go, NULL)
+	MOVL AX, DX
+	LEAQ CTX_GO(R11), DI
+	MOVL $128, SI
+	XORL R10, R10
+	MOVL $202, AX
+	SYSCALL
+	LOAD_CTX
+	JMP parkwait
+resume:
+	MOVL $0, CTX_GO(R11)
+	MOVQ R11, R12
+	// arch_prctl(ARCH_SET_FS, ctx.fs)
+	MOVL $6, R13
+	MOVL $158, AX
+	MOVL $0x1002, DI
+	MOVQ CTX_FS(R12), SI
+	SYSCALL
+	TESTQ AX, AX
+	JNE setupFail
+	MOVQ CTX_SP(R12), SP
+	JMP enter
 
 rawEnd:
 	INT $3

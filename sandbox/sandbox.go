@@ -155,6 +155,7 @@ type Sandbox struct {
 	threads map[*Thread]struct{}
 	runErr  error
 	wg      sync.WaitGroup
+	parked  []parkedThread // OS threads of ended threads, kept for reuse
 }
 
 // New reserves a sandbox: 40 GiB guard | 4 GiB (B, 4 GiB aligned) | 40 GiB
@@ -252,6 +253,7 @@ func (s *Sandbox) Close() error {
 	s.mu.Unlock()
 	s.Stop(ErrClosed)
 	s.wg.Wait()
+	s.drainParked()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.regions = nil

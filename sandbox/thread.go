@@ -41,11 +41,35 @@ type Thread struct {
 	exitReq bool // set by ExitThread from a handler
 	exitVal uint64
 
+	gen      uint64     // this start's generation (ctxGen)
+	relMu    sync.Mutex // orders stop's signal before the slot's release
+	released bool       // the OS thread is parked for reuse: no more signals
+
 	done   chan struct{}
 	err    error
 	result uint64
 	onDone func()
 }
+
+// parkedThread is the OS thread of an ended sandbox thread, parked in
+// trusted code (no stack, registers of no use) until a later Start of the
+// same sandbox resumes it at a new entry, or it is told to exit.
+type parkedThread struct {
+	sl  slot
+	tid int32
+}
+
+// Reuse bounds: parked threads keep their slot (MaxProcessThreads).
+const (
+	maxParkedPerSandbox = 8
+	maxParkedProcess    = 256
+)
+
+// threadGen numbers starts (ctxGen), process-wide, from 1.
+var threadGen atomic.Uint64
+
+// parkedCount counts parked threads process-wide.
+var parkedCount atomic.Int64
 
 // Start starts an untrusted thread. Cancelling ctx stops it (Wait then
 // returns an error wrapping ctx.Err()). A fault in any thread, exit_group
@@ -84,27 +108,43 @@ func (s *Sandbox) start(ctx context.Context, spec ThreadSpec, args [6]uint64) (*
 		s.tmu.Unlock()
 		return nil, fmt.Errorf("sandbox: %w (%d)", ErrThreadMax, s.cfg.MaxThreads)
 	}
-	sl, err := allocSlot()
-	if err != nil {
+	var sl slot
+	var err error
+	var reuse *parkedThread
+	if n := len(s.parked); n > 0 {
+		reuse = &s.parked[n-1]
+		s.parked = s.parked[:n-1]
+		parkedCount.Add(-1)
+		sl = reuse.sl
+	} else if sl, err = allocSlot(); err != nil {
 		s.tmu.Unlock()
 		return nil, err
 	}
-	t := &Thread{s: s, sl: sl, done: make(chan struct{})}
+	t := &Thread{s: s, sl: sl, done: make(chan struct{}), gen: threadGen.Add(1)}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	s.initContext(t, spec, args)
 	t.spin = spinState{on: s.spin > 0, backoff: 64}
 	s.threads[t] = struct{}{}
 	s.wg.Add(1)
-	r := rawClone(cloneFlags, uintptr(s.ptr(spec.StackTop-8)), uintptr(sl.ctx)+ctxTID, uintptr(spec.FS), uintptr(sl.ctx), raw.child)
-	if r < 0 {
-		delete(s.threads, t)
-		s.tmu.Unlock()
-		s.wg.Done()
-		freeSlot(sl)
-		t.cancel()
-		return nil, fmt.Errorf("sandbox: clone: %w", unix.Errno(-r))
+	if reuse != nil {
+		// The parked thread waits on ctx.go; everything it reads on
+		// resume was written above (x86 stores are seen in order).
+		t.tid = reuse.tid
+		sl.u32(ctxTID).Store(uint32(reuse.tid)) // cleared by initContext
+		sl.u32(ctxGo).Store(1)
+		futex(unsafe.Pointer(sl.u32(ctxGo)), futexWakePrivate, 1)
+	} else {
+		r := rawClone(cloneFlags, uintptr(s.ptr(spec.StackTop-8)), uintptr(sl.ctx)+ctxTID, uintptr(spec.FS), uintptr(sl.ctx), raw.child)
+		if r < 0 {
+			delete(s.threads, t)
+			s.tmu.Unlock()
+			s.wg.Done()
+			freeSlot(sl)
+			t.cancel()
+			return nil, fmt.Errorf("sandbox: clone: %w", unix.Errno(-r))
+		}
+		t.tid = int32(r)
 	}
-	t.tid = int32(r)
 	s.tmu.Unlock()
 
 	stop := context.AfterFunc(ctx, func() {
@@ -165,6 +205,62 @@ func (s *Sandbox) initContext(t *Thread, spec ThreadSpec, args [6]uint64) {
 	if hasAVX {
 		sl.u32(ctxAVX).Store(1)
 	}
+	sl.u32(ctxMXCSR).Store(0x1f80) // the ABI's initial MXCSR
+	*sl.u64(ctxGen) = t.gen
+	*sl.u64(ctxFS) = spec.FS
+	*sl.u64(ctxSP) = spec.StackTop - 8
+}
+
+// repark keeps a parked OS thread for the sandbox's next Start, or tells
+// it to exit when the sandbox is closing or enough are kept.
+func (s *Sandbox) repark(sl slot, tid int32) {
+	s.tmu.Lock()
+	keep := !s.isClosed() && len(s.parked) < maxParkedPerSandbox
+	if keep && parkedCount.Add(1) > maxParkedProcess {
+		parkedCount.Add(-1)
+		keep = false
+	}
+	if keep {
+		s.parked = append(s.parked, parkedThread{sl, tid})
+	}
+	s.tmu.Unlock()
+	if !keep {
+		quitParked(sl)
+	}
+}
+
+// drainParked ends the sandbox's parked threads (Close).
+func (s *Sandbox) drainParked() {
+	s.tmu.Lock()
+	ps := s.parked
+	s.parked = nil
+	parkedCount.Add(-int64(len(ps)))
+	s.tmu.Unlock()
+	for _, p := range ps {
+		quitParked(p.sl)
+	}
+}
+
+// quitParked makes a parked thread exit, joins it and frees its slot.
+func quitParked(sl slot) {
+	sl.u32(ctxGo).Store(2)
+	futex(unsafe.Pointer(sl.u32(ctxGo)), futexWakePrivate, 1)
+	joinSlot(sl)
+	freeSlot(sl)
+}
+
+// joinSlot waits until the slot's OS thread has exited: the kernel clears
+// the tid word at exit and wakes it (a shared futex wake, so plain
+// FUTEX_WAIT).
+func joinSlot(sl slot) {
+	tidw := sl.u32(ctxTID)
+	for {
+		v := tidw.Load()
+		if v == 0 {
+			return
+		}
+		futex(unsafe.Pointer(tidw), futexWait, v)
+	}
 }
 
 // TID returns the thread's kernel thread id.
@@ -208,7 +304,14 @@ func (t *Thread) stop(err error) {
 	t.stopOnce.Do(func() {
 		t.stopErr.Store(&err)
 		t.cancel()
-		if t.sl.u32(ctxTID).Load() != 0 {
+		// Under relMu: once the OS thread is released for reuse, no
+		// signal may be sent for this start. One sent before may still
+		// arrive after a reuse: the front handler ignores a stop signal
+		// whose generation (ctxKillGen) is not the current start's.
+		t.relMu.Lock()
+		defer t.relMu.Unlock()
+		if !t.released && t.sl.u32(ctxTID).Load() != 0 {
+			(*atomic.Uint64)(unsafe.Pointer(t.sl.u64(ctxKillGen))).Store(t.gen)
 			unix.Tgkill(unix.Getpid(), int(t.tid), StopSignal)
 		}
 	})
@@ -319,6 +422,7 @@ func (t *Thread) serve(stopAfter func() bool) {
 	sl := t.sl
 	var err error
 	stopping := false
+	parked := false // the OS thread left sandboxed code and waits for reuse
 loop:
 	for {
 		v := t.wait(stopping)
@@ -355,12 +459,13 @@ loop:
 				futex(unsafe.Pointer(sl.u32(ctxState)), futexWakePrivate, 1)
 			}
 			t.spinNext(slept)
-			if t.exitReq {
-				break loop
+			// After an exit the thread parks (stateParked) next.
+		case stateParked:
+			if !t.exitReq { // returned from its entry function
+				t.ExitThread(*sl.u64(ctxResult))
+				t.result = t.exitVal
 			}
-		case stateExited:
-			t.ExitThread(*sl.u64(ctxResult))
-			t.result = t.exitVal
+			parked = true
 			break loop
 		case stateFault:
 			f := t.fault()
@@ -368,6 +473,9 @@ loop:
 			s.stopRun(fmt.Errorf("sandbox: thread %d faulted: %w", t.tid, f), t)
 			break loop
 		case stateKilled:
+			if t.exitReq {
+				break loop // stopped on its way out of an exit: an exit
+			}
 			if p := t.stopErr.Load(); p != nil {
 				err = *p
 			} else {
@@ -382,15 +490,8 @@ loop:
 			break loop
 		}
 	}
-	// Join: the kernel clears the tid word at exit and wakes it (a shared
-	// futex wake, so plain FUTEX_WAIT).
-	tidw := sl.u32(ctxTID)
-	for {
-		v := tidw.Load()
-		if v == 0 {
-			break
-		}
-		futex(unsafe.Pointer(tidw), futexWait, v)
+	if !parked {
+		joinSlot(sl)
 	}
 	stopAfter()
 	if t.exitReq && err == nil {
@@ -404,7 +505,14 @@ loop:
 	}
 	t.err = err
 	t.cancel()
-	freeSlot(sl)
+	if parked {
+		t.relMu.Lock()
+		t.released = true
+		t.relMu.Unlock()
+		s.repark(sl, t.tid)
+	} else {
+		freeSlot(sl)
+	}
 	s.tmu.Lock()
 	delete(s.threads, t)
 	s.tmu.Unlock()

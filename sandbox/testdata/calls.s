@@ -249,3 +249,110 @@ entry jumpout
 
 entry privileged
 	hlt
+
+# dirty(): leaves every register it may write nonzero (general, %rbp the
+# SFI way, %xmm0-15), MXCSR rounding toward zero, the x87 control word
+# changed and a value on the x87 stack, and returns -1: a later thread
+# running on the same OS thread must see none of it.
+entry dirty
+	mov $-1, %rax
+	mov %rax, %rbx
+	mov %rax, %rdx
+	mov %rax, %rsi
+	mov %rax, %rdi
+	mov %rax, %r8
+	mov %rax, %r9
+	mov %rax, %r10
+	mov %rax, %r12
+	mov %rax, %r13
+	mov %rax, %r14
+	.bundle_lock
+	mov %eax, %ebp
+	add %r15, %rbp
+	.bundle_unlock
+	pcmpeqd %xmm0, %xmm0
+	pcmpeqd %xmm1, %xmm1
+	pcmpeqd %xmm2, %xmm2
+	pcmpeqd %xmm3, %xmm3
+	pcmpeqd %xmm4, %xmm4
+	pcmpeqd %xmm5, %xmm5
+	pcmpeqd %xmm6, %xmm6
+	pcmpeqd %xmm7, %xmm7
+	pcmpeqd %xmm8, %xmm8
+	pcmpeqd %xmm9, %xmm9
+	pcmpeqd %xmm10, %xmm10
+	pcmpeqd %xmm11, %xmm11
+	pcmpeqd %xmm12, %xmm12
+	pcmpeqd %xmm13, %xmm13
+	pcmpeqd %xmm14, %xmm14
+	pcmpeqd %xmm15, %xmm15
+	push $0x7f80
+	ldmxcsr (%rsp)
+	movl $0x0c7f, (%rsp)
+	fldcw (%rsp)
+	pop %rcx
+	fldpi
+	mov %rax, %rcx
+	fret
+
+# entrystate(): checks what a thread starts with besides regs(): returns
+# 0, or a bit set: 1 a general register other than %rsp/%r15 nonzero,
+# 2 an %xmm register nonzero, 4 MXCSR not 0x1f80, 8 x87 status word not
+# 0 (stack not empty), 16 x87 control word not 0x37f.
+entry entrystate
+	or %rbx, %rax
+	or %rcx, %rax
+	or %rdx, %rax
+	or %rsi, %rax
+	or %rdi, %rax
+	or %rbp, %rax
+	or %r8, %rax
+	or %r9, %rax
+	or %r10, %rax
+	or %r11, %rax
+	or %r12, %rax
+	or %r13, %rax
+	or %r14, %rax
+	xor %ebx, %ebx
+	test %rax, %rax
+	jz 1f
+	or $1, %ebx
+1:	por %xmm1, %xmm0
+	por %xmm2, %xmm0
+	por %xmm3, %xmm0
+	por %xmm4, %xmm0
+	por %xmm5, %xmm0
+	por %xmm6, %xmm0
+	por %xmm7, %xmm0
+	por %xmm8, %xmm0
+	por %xmm9, %xmm0
+	por %xmm10, %xmm0
+	por %xmm11, %xmm0
+	por %xmm12, %xmm0
+	por %xmm13, %xmm0
+	por %xmm14, %xmm0
+	por %xmm15, %xmm0
+	movq %xmm0, %rax
+	pshufd $0xee, %xmm0, %xmm1
+	movq %xmm1, %rcx
+	or %rcx, %rax
+	jz 2f
+	or $2, %ebx
+2:	push $0
+	stmxcsr (%rsp)
+	mov (%rsp), %eax
+	cmp $0x1f80, %eax
+	je 3f
+	or $4, %ebx
+3:	fnstsw %ax
+	test %ax, %ax
+	jz 4f
+	or $8, %ebx
+4:	fnstcw (%rsp)
+	movzwl (%rsp), %eax
+	cmp $0x37f, %eax
+	je 5f
+	or $16, %ebx
+5:	pop %rcx
+	mov %rbx, %rax
+	fret

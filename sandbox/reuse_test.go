@@ -1,0 +1,202 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// reuseEnv is a sandbox with the calls object and one stack.
+func reuseEnv(t *testing.T) (*testSandbox, uint64) {
+	t.Helper()
+	s := newTestSandbox(t, Config{}, "calls")
+	stk, err := s.Alloc(64<<10, 0, ProtRead|ProtWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, stk + 64<<10
+}
+
+func (ts *testSandbox) run(t *testing.T, fn string, stackTop uint64) *Thread {
+	t.Helper()
+	th, err := ts.Start(context.Background(), ThreadSpec{Entry: ts.sym(fn), StackTop: stackTop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
+}
+
+// TestThreadReuseCleanState: a thread started on the parked OS thread of
+// one that dirtied every register it could (general, %rbp, %xmm, MXCSR,
+// x87) starts with the same state as a freshly cloned one.
+func TestThreadReuseCleanState(t *testing.T) {
+	s, top := reuseEnv(t)
+	fresh := s.run(t, "entrystate", top)
+	if err := fresh.Wait(); err != nil || fresh.Result() != 0 {
+		t.Fatalf("fresh thread: entry state flags %#x, %v", fresh.Result(), err)
+	}
+	for i := range 3 {
+		d := s.run(t, "dirty", top)
+		if err := d.Wait(); err != nil || d.Result() != ^uint64(0) {
+			t.Fatalf("dirty: %#x, %v", d.Result(), err)
+		}
+		c := s.run(t, "entrystate", top)
+		if err := c.Wait(); err != nil || c.Result() != 0 {
+			t.Errorf("round %d: thread after dirty: entry state flags %#x, %v", i, c.Result(), err)
+		}
+		if c.TID() != d.TID() {
+			t.Errorf("round %d: OS thread not reused: tid %d then %d", i, d.TID(), c.TID())
+		}
+	}
+}
+
+// TestThreadReuseExitPaths: the exit host call, exit_group and a return
+// all park the OS thread; a fault or a stop ends it; a later start works
+// in each case and reports its own result.
+func TestThreadReuseExitPaths(t *testing.T) {
+	s, top := reuseEnv(t)
+	for _, fn := range []string{"add", "exitthread", "divzero", "add", "exitgroup", "add", "spin", "exitthread"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		th, err := s.Start(ctx, ThreadSpec{Entry: s.sym(fn), StackTop: top})
+		if err != nil {
+			cancel()
+			t.Fatalf("%s: %v", fn, err)
+		}
+		err = th.Wait()
+		cancel()
+		var f *Fault
+		var ee *ExitError
+		switch fn {
+		case "add":
+			if err != nil || th.Result() != 0 {
+				t.Errorf("add(0, 0) = %d, %v", th.Result(), err)
+			}
+		case "exitthread":
+			if err != nil || th.Result() != 42 {
+				t.Errorf("exitthread = %d, %v", th.Result(), err)
+			}
+		case "divzero":
+			if !errors.As(err, &f) {
+				t.Errorf("divzero: %v, want a fault", err)
+			}
+		case "exitgroup":
+			if !errors.As(err, &ee) {
+				t.Errorf("exitgroup: %v, want an exit error", err)
+			}
+		case "spin":
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("spin: %v, want the deadline", err)
+			}
+		}
+	}
+}
+
+// TestStaleStopSignalIgnored: a stop signal meant for an earlier start of
+// a reused OS thread, or one reaching it while parked, neither ends nor
+// disturbs the thread's current start; a stop of the current start does.
+func TestStaleStopSignalIgnored(t *testing.T) {
+	s, top := reuseEnv(t)
+	a := s.run(t, "add", top)
+	if err := a.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// Parked now: a stop signal for a's start (as if sent just before
+	// the release) is ignored.
+	killGen := (*atomic.Uint64)(unsafe.Pointer(a.sl.u64(ctxKillGen)))
+	killGen.Store(a.gen)
+	if err := unix.Tgkill(unix.Getpid(), a.TID(), StopSignal); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", a.TID())); err != nil {
+		t.Fatalf("the parked OS thread ended on a stop signal: %v", err)
+	}
+	b := s.run(t, "spin", top)
+	if b.TID() != a.TID() {
+		t.Fatalf("OS thread not reused: tid %d then %d", a.TID(), b.TID())
+	}
+	// A signal for a's start reaching b's: ignored.
+	killGen.Store(a.gen)
+	if err := unix.Tgkill(unix.Getpid(), b.TID(), StopSignal); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-b.Done():
+		t.Fatalf("a stale stop signal ended the current start: %v", b.Wait())
+	case <-time.After(50 * time.Millisecond):
+	}
+	// a's stop after its release sends nothing.
+	a.stop(errors.New("late stop"))
+	select {
+	case <-b.Done():
+		t.Fatalf("a released start's stop ended the current start: %v", b.Wait())
+	case <-time.After(50 * time.Millisecond):
+	}
+	want := errors.New("stop b")
+	b.stop(want)
+	select {
+	case <-b.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("b not stopped")
+	}
+	if err := b.Wait(); !errors.Is(err, want) {
+		t.Errorf("b: %v, want %v", err, want)
+	}
+	c := s.run(t, "add", top)
+	if err := c.Wait(); err != nil {
+		t.Errorf("start after a stop: %v", err)
+	}
+}
+
+// TestThreadReuseBounded: many threads ending at once keep at most
+// maxParkedPerSandbox OS threads; Close ends them and frees their slots.
+func TestThreadReuseBounded(t *testing.T) {
+	s := newTestSandbox(t, Config{}, "calls")
+	const n = 20
+	stk, err := s.Alloc(n*16<<10, 0, ProtRead|ProtWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Threads parked in a host call until all are started.
+	release := make(chan struct{})
+	s.Handle(1040, func(*Thread, *[6]uint64) int64 { <-release; return 0 })
+	var ths []*Thread
+	for i := range n {
+		th, err := s.Start(context.Background(), ThreadSpec{Entry: s.sym("hostloop"), Arg: 1, StackTop: stk + uint64(i+1)*16<<10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ths = append(ths, th)
+	}
+	close(release)
+	for _, th := range ths {
+		if err := th.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.tmu.Lock()
+	np := len(s.parked)
+	s.tmu.Unlock()
+	if np == 0 || np > maxParkedPerSandbox {
+		t.Errorf("%d parked OS threads, want 1..%d", np, maxParkedPerSandbox)
+	}
+	global.mu.Lock()
+	before := global.live
+	global.mu.Unlock()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	global.mu.Lock()
+	after := global.live
+	global.mu.Unlock()
+	if before-after != np {
+		t.Errorf("Close freed %d slots, want the %d parked ones", before-after, np)
+	}
+}
