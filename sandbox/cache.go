@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,16 @@ func (c *codeCache) len() int {
 // keyOf hashes code (validated at base) with the options its verdict
 // depends on.
 func keyOf(opts validate.Options, base uint64, code []byte) cacheKey {
+	h := newKeyHash(opts, base, len(code))
+	h.Write(code)
+	var k cacheKey
+	h.Sum(k[:0])
+	return k
+}
+
+// newKeyHash starts the key of n bytes of code validated at base: the
+// caller writes the n bytes, then Sum gives the key (what keyOf returns).
+func newKeyHash(opts validate.Options, base uint64, n int) hash.Hash {
 	var hdr [32]byte
 	copy(hdr[:], "halite-vcache-1\x00")
 	hdr[16] = byte(opts.Profile)
@@ -92,13 +103,19 @@ func keyOf(opts validate.Options, base uint64, code []byte) cacheKey {
 	// hdr[26:32] stay zero; the length is fixed by hashing it next.
 	h := sha256.New()
 	h.Write(hdr[:])
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(code)))
-	h.Write(n[:])
-	h.Write(code)
-	var k cacheKey
-	h.Sum(k[:0])
-	return k
+	var l [8]byte
+	binary.LittleEndian.PutUint64(l[:], uint64(n))
+	h.Write(l[:])
+	return h
+}
+
+// cacheHash returns a started key hash for n bytes of code at base, or
+// nil when this sandbox does not use the validation cache.
+func (s *Sandbox) cacheHash(base uint64, n int) hash.Hash {
+	if s.cfg.testValidate != nil || s.cfg.NoValidationCache {
+		return nil
+	}
+	return newKeyHash(s.cfg.Validate, base, n)
 }
 
 // ValidationStats counts a sandbox's MapCode validations.
@@ -132,8 +149,9 @@ func (s *Sandbox) ValidationStats() ValidationStats {
 }
 
 // validate checks the private read-only copy code, to run at base,
-// through the validation cache unless it is disabled.
-func (s *Sandbox) validate(code []byte, base uint64) error {
+// through the validation cache unless it is disabled; key is code's cache
+// key if already computed (hashed while copying), else nil.
+func (s *Sandbox) validate(code []byte, base uint64, key *cacheKey) error {
 	if s.cfg.testValidate != nil {
 		return s.cfg.testValidate(code, base)
 	}
@@ -143,7 +161,12 @@ func (s *Sandbox) validate(code []byte, base uint64) error {
 		s.vstats.validations.Add(1)
 		return validate.Code(code, base, s.cfg.Validate).Err()
 	}
-	k := keyOf(s.cfg.Validate, base, code)
+	var k cacheKey
+	if key != nil {
+		k = *key
+	} else {
+		k = keyOf(s.cfg.Validate, base, code)
+	}
 	if validationCache.contains(k) {
 		s.vstats.hits.Add(1)
 		return nil

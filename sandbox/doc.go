@@ -23,8 +23,13 @@
 // with mremap. A process-wide validation cache remembers the SHA-256 of
 // private copies the validator accepted, keyed with the profile, the
 // features and the address modulo 32 (all the verdict depends on); a hit
-// skips the validator and installs the same private copy, hashed after it
-// was made read-only. Rejections are never cached; Config.NoValidationCache
+// skips the validator and installs the same private copy. MapCode hashes
+// the private copy 64 KiB at a time as it copies (the bytes hashed are
+// the copy's, which nothing else can write, and it is read-only before the
+// verdict is used); MapCodeFill lets the caller write the code straight
+// into the private copy (no buffer of its own) and hashes it after it was
+// made read-only. SHA-256 stays the key: with SHA-NI it is the fastest
+// collision-resistant hash in the standard library here. Rejections are never cached; Config.NoValidationCache
 // turns the cache off and Sandbox.ValidationStats counts hits, misses and
 // validator runs (cache.go). MapCode works on whole pages: page bytes outside the code
 // are hlt; existing data in those pages is replaced; overlap with code is

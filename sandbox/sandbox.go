@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -566,10 +567,41 @@ func (s *Sandbox) Alloc(size, align uint64, prot Prot) (uint64, error) {
 // any data mapped there is replaced, and overlap with existing code is
 // refused. No page is writable and executable at any time.
 func (s *Sandbox) MapCode(addr uint64, code []byte) error {
-	if addr%32 != 0 || len(code) == 0 {
-		return fmt.Errorf("sandbox: map code at %#x (%d bytes): %w (32-byte aligned, non-empty)", addr, len(code), ErrAlign)
+	// The private copy is made and hashed chunk by chunk (each chunk is
+	// hashed while still in cache): the bytes hashed are the private
+	// copy's, which no one else can write (outside the sandbox, reachable
+	// only by this call), and it is made read-only before the verdict is
+	// used, so this equals hashing after the protection change.
+	return s.mapCode(addr, uint64(len(code)), func(dst []byte, off int) error {
+		copy(dst, code[off:])
+		return nil
+	}, true)
+}
+
+// MapCodeFill is MapCode for code that fill writes straight into the
+// private copy (saving the caller a buffer and a copy, e.g. reading a
+// segment from its file): fill gets the n bytes to fill, in one call,
+// and an error it returns is returned wrapped. Whatever fill leaves
+// there is what gets validated: the copy is made read-only first, then
+// hashed and validated, so a fill that keeps writing after it returns
+// faults instead of changing validated code.
+func (s *Sandbox) MapCodeFill(addr uint64, n int, fill func(dst []byte) error) error {
+	if n < 0 {
+		return fmt.Errorf("sandbox: map code at %#x (%d bytes): %w", addr, n, ErrRange)
 	}
-	n := uint64(len(code))
+	return s.mapCode(addr, uint64(n), func(dst []byte, _ int) error { return fill(dst) }, false)
+}
+
+// codeChunk is how much MapCode copies before hashing it (fits in L2).
+const codeChunk = 64 << 10
+
+// mapCode is MapCode and MapCodeFill: fill writes [off, off+len(dst)) of
+// the code into dst; with chunked, in codeChunk pieces hashed as they are
+// written, else in one call, hashed once the copy is read-only.
+func (s *Sandbox) mapCode(addr, n uint64, fill func(dst []byte, off int) error, chunked bool) error {
+	if addr%32 != 0 || n == 0 {
+		return fmt.Errorf("sandbox: map code at %#x (%d bytes): %w (32-byte aligned, non-empty)", addr, n, ErrAlign)
+	}
 	pa := addr &^ (pageSize - 1)
 	if n > Size || addr+n < addr {
 		return fmt.Errorf("sandbox: map code at %#x (%d bytes): %w", addr, n, ErrRange)
@@ -594,22 +626,43 @@ func (s *Sandbox) MapCode(addr uint64, code []byte) error {
 		return fmt.Errorf("sandbox: map code [%#x, %#x): %w", addr, addr+n, ErrMemLimit)
 	}
 	// The private copy lives outside the sandbox, where no sandboxed
-	// thread can reach it.
+	// thread can reach it. MAP_POPULATE: one batch of page allocations
+	// instead of a fault per page while copying.
 	size := uintptr(pe - pa)
-	tmp, err := unix.MmapPtr(-1, 0, nil, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	tmp, err := unix.MmapPtr(-1, 0, nil, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_POPULATE)
 	if err != nil {
 		return sysErr("mmap (private copy)", addr, n, err)
 	}
 	buf := unsafe.Slice((*byte)(tmp), size)
 	off := addr - pa
 	fillHlt(buf[:off])
-	copy(buf[off:], code)
 	fillHlt(buf[off+n:])
+	code := buf[off : off+n]
+	var key *cacheKey
+	if h := s.cacheHash(pa, len(buf)); h != nil && chunked {
+		t0 := time.Now()
+		h.Write(buf[:off])
+		for i := 0; i < len(code); i += codeChunk {
+			c := code[i:min(i+codeChunk, len(code))]
+			if err := fill(c, i); err != nil {
+				unix.MunmapPtr(tmp, size)
+				return fmt.Errorf("sandbox: map code [%#x, %#x): %w", addr, addr+n, err)
+			}
+			h.Write(c)
+		}
+		h.Write(buf[off+n:])
+		key = new(cacheKey)
+		h.Sum(key[:0])
+		s.vstats.nanos.Add(int64(time.Since(t0)))
+	} else if err := fill(code, 0); err != nil {
+		unix.MunmapPtr(tmp, size)
+		return fmt.Errorf("sandbox: map code [%#x, %#x): %w", addr, addr+n, err)
+	}
 	if _, _, errno := unix.Syscall(unix.SYS_MPROTECT, uintptr(tmp), size, unix.PROT_READ); errno != 0 {
 		unix.MunmapPtr(tmp, size)
 		return sysErr("mprotect (private copy)", addr, n, errno)
 	}
-	if err := s.validate(buf, pa); err != nil {
+	if err := s.validate(buf, pa, key); err != nil {
 		unix.MunmapPtr(tmp, size)
 		return fmt.Errorf("sandbox: map code [%#x, %#x): validation failed: %w", addr, addr+n, err)
 	}
