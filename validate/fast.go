@@ -29,10 +29,9 @@ type fastEnt struct {
 	// REX.W; bits without it.
 	zextW       bool
 	bits, bitsW uint8
-	// fused: run may take the shape through its fused fast path (chk is
-	// not chkSlow and the instruction is not one NaCl rejects).
-	fused bool
-	need  Features // the feature the instruction needs (0: none)
+	// okFused is ok for run's fused fast path: 0 unless chk is not
+	// chkSlow and the instruction is not one NaCl rejects.
+	okFused uint8
 }
 
 // fastModRM[m][opc]: the fast-path opcode has a ModRM byte.
@@ -220,15 +219,14 @@ func makeFastEnt(o op, mod3 bool) fastEnt {
 	}
 	e.bits, e.bitsW = uint8(bits), uint8(bitsW)
 	e.zextW = bitsW == 32 && o.flags&fNoZext == 0
-	e.fused = e.chk != chkSlow && o.flags&fReject == 0
-	if o.feat != 0 {
-		e.need = 1 << (o.feat - 1)
-	}
 	if o.flags&fNoRexW != 0 {
 		e.ok &^= 4
 	}
 	if o.flags&fRexWOnly != 0 {
 		e.ok &^= 3
+	}
+	if e.chk != chkSlow && o.flags&fReject == 0 {
+		e.okFused = e.ok
 	}
 	return e
 }

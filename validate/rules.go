@@ -15,7 +15,7 @@ func (v *Validator) run(code []byte) {
 		n := 0
 		p := bstart
 		aborted := false
-		v.mask = 0
+		mask := uint32(0) // jump targets of the bundle (v.mask while checks run)
 		for p < bend {
 			if simple1[code[p]] {
 				// one-byte instructions without operands (nop, push, hlt, ...)
@@ -24,7 +24,7 @@ func (v *Validator) run(code []byte) {
 				}
 				restricted = regNone
 				for {
-					v.mask |= 1 << uint(p&31)
+					mask |= 1 << uint(p&31)
 					starts[n] = p
 					n++
 					p++
@@ -51,7 +51,7 @@ func (v *Validator) run(code []byte) {
 					if k == 0 || p+k > bend {
 						goto general
 					}
-					v.mask |= 1 << uint(p&31)
+					mask |= 1 << uint(p&31)
 					starts[n] = p
 					n++
 					if restricted == regRSP || restricted == regRBP {
@@ -65,12 +65,13 @@ func (v *Validator) run(code []byte) {
 				// bytes, ALU work and two independent table loads.
 				w := binary.LittleEndian.Uint64(code[p:])
 				c := byte(w)
-				rc := rexClass[c]
 				rex := byte(0)
 				rl := 0
+				rc := uint8(0) // as rexClass[c]
 				if c&0xf0 == 0x40 {
 					rex = c
 					rl = 1
+					rc = 1 + (c>>3)&1
 				}
 				w >>= 8 * uint(rl)
 				mi := 0
@@ -129,7 +130,7 @@ func (v *Validator) run(code []byte) {
 						isz = int(e.iszW)
 					}
 				}
-				if e.ok>>rc&1 == 0 || !e.fused {
+				if e.okFused>>rc&1 == 0 {
 					goto general
 				}
 				bits, zext := e.bits, e.zext
@@ -140,19 +141,23 @@ func (v *Validator) run(code []byte) {
 				if q > end || q > bend {
 					goto general
 				}
-				if e.need != 0 && (e.need&neverFeatures != 0 || e.need&^feats != 0) {
-					goto general
+				if e.o.feat != 0 {
+					if need := Features(1) << (e.o.feat - 1); need&neverFeatures != 0 || need&^feats != 0 {
+						goto general
+					}
 				}
 				if restricted == regRSP || restricted == regRBP {
 					goto general
 				}
 				if rex&8 != 0 && q-p <= 8 {
-					if b := code[p:q]; fixup(b) != regNone || isStackMove(b) {
+					// the %rsp/%rbp fix-ups start with REX 0x49, 0x4a or
+					// 0x4c, the allowed stack moves with 0x48
+					if b := code[p:q]; (rex == 0x49 || rex == 0x4a || rex == 0x4c) && fixup(b) != regNone || rex == 0x48 && isStackMove(b) {
 						goto general
 					}
 				}
 				// committed: the instruction is decoded and fits
-				v.mask |= 1 << uint(p&31)
+				mask |= 1 << uint(p&31)
 				starts[n] = p
 				n++
 				f := e.o.flags
@@ -161,7 +166,7 @@ func (v *Validator) run(code []byte) {
 					case regR15, regRSP, regRBP, regRIP:
 						if index != regNone {
 							if index == restricted {
-								v.clearTarget(p)
+								mask &^= 1 << uint(p&31)
 							} else {
 								v.report(code, p, RuleBadIndex, badIndexMsg[index])
 							}
@@ -225,11 +230,14 @@ func (v *Validator) run(code []byte) {
 				aborted = true
 				break
 			}
-			v.mask |= 1 << uint(p&31)
+			mask |= 1 << uint(p&31)
 			starts[n] = p
 			n++
 			if st == stIndirect {
-				if !v.checkIndirect(code, p, &in, starts[:n-1]) {
+				v.mask = mask
+				ok := v.checkIndirect(code, p, &in, starts[:n-1])
+				mask = v.mask
+				if !ok {
 					aborted = true
 					break
 				}
@@ -238,7 +246,10 @@ func (v *Validator) run(code []byte) {
 				continue
 			}
 			if in.o.kind == kString || in.o.kind == kStringRDI {
-				if !v.checkString(code, p, &in, starts[:n-1]) {
+				v.mask = mask
+				ok := v.checkString(code, p, &in, starts[:n-1])
+				mask = v.mask
+				if !ok {
 					aborted = true
 					break
 				}
@@ -259,9 +270,13 @@ func (v *Validator) run(code []byte) {
 				// written, no fix-up, nothing pending
 			} else if fe != nil && fe.chk != chkSlow && in.rex&8 == 0 && restricted != regRSP && restricted != regRBP {
 				// checkInst's common cases, inline (see fastEnt.chk)
+				v.mask = mask
 				restricted = v.checkFast(code, p, &in, fe, restricted)
+				mask = v.mask
 			} else {
+				v.mask = mask
 				restricted = v.checkInst(code, p, &in, restricted)
+				mask = v.mask
 			}
 			switch in.o.kind {
 			case kJcc8, kJmp8, kLoop8, kJcc32, kJmp32, kCall32:
@@ -270,7 +285,7 @@ func (v *Validator) run(code []byte) {
 			p += in.length
 		}
 		vd.Instructions += n
-		vd.targets[bstart>>6] |= uint64(v.mask) << uint(bstart&63)
+		vd.targets[bstart>>6] |= uint64(mask) << uint(bstart&63)
 		if !aborted {
 			switch restricted {
 			case regRSP:
