@@ -17,197 +17,13 @@ func (v *Validator) run(code []byte) {
 		aborted := false
 		mask := uint32(0) // jump targets of the bundle (v.mask while checks run)
 		for p < bend {
-			if simple1[code[p]] {
-				// one-byte instructions without operands (nop, push, hlt, ...)
-				if restricted == regRSP || restricted == regRBP {
-					v.unprocessed(code, p, restricted)
-				}
-				restricted = regNone
-				for {
-					mask |= 1 << uint(p&31)
-					starts[n] = p
-					n++
-					p++
-					if p >= bend || !simple1[code[p]] {
-						break
-					}
-				}
-				continue
+			// the fast paths (fastLoop), then one instruction on the
+			// general path
+			p, n, restricted, mask = v.fastLoop(code, p, bend, n, restricted, mask, &starts, feats)
+			if p >= bend {
+				break
 			}
 			end := min(len(code), p+15)
-			{
-				// The fused fast path: decode and check the common
-				// shapes (decodeFast's, with fastEnt.fused) in local
-				// variables, exactly as decodeFast + checkInst would.
-				// Anything else, before any side effect, goes to the
-				// general path below.
-				if p+8 > len(code) {
-					goto general
-				}
-				if c := code[p]; (c == 0x66 || c == 0x0f) && (code[p+1] == 0x1f || code[p+1] == 0x66 || code[p+1] == 0x2e || code[p+1] == 0x0f) {
-					// decodeSlow's nop check comes first for these bytes
-					// (none of them starts a fast shape)
-					k := matchNop(code[:end], p)
-					if k == 0 || p+k > bend {
-						goto general
-					}
-					mask |= 1 << uint(p&31)
-					starts[n] = p
-					n++
-					if restricted == regRSP || restricted == regRBP {
-						v.unprocessed(code, p, restricted)
-					}
-					restricted = regNone
-					p += k
-					continue
-				}
-				// The next instruction's start depends only on these
-				// bytes, ALU work and two independent table loads.
-				w := binary.LittleEndian.Uint64(code[p:])
-				c := byte(w)
-				rex := byte(0)
-				rl := 0
-				rc := uint8(0) // as rexClass[c]
-				if c&0xf0 == 0x40 {
-					rex = c
-					rl = 1
-					rc = 1 + (c>>3)&1
-				}
-				w >>= 8 * uint(rl)
-				mi := 0
-				if byte(w) == 0x0f {
-					mi = 1
-				}
-				w >>= 8 * uint(mi)
-				c = byte(w)
-				fi := fastInfo[mi][c]
-				if fi.idx == 0 {
-					goto general
-				}
-				idx := int(fi.idx)
-				q := p + rl + mi + 1
-				reg, rm, base, index := int8(regNone), int8(regNone), int8(regNone), int8(regNone)
-				mem := false
-				if fi.hasM {
-					m := byte(w >> 8)
-					q++
-					r3 := (m >> 3) & 7
-					reg = int8(r3) | int8(rex&4)<<1
-					if m >= 0xc0 {
-						rm = int8(m&7) | int8(rex&1)<<3
-						idx += int((r3 | 8) & fi.sel)
-					} else {
-						mm := &modrmMem[m]
-						mem = true
-						k := int(mm.n)
-						if mm.hasSIB {
-							sib := byte(w >> 16)
-							if ix := int8((sib>>3)&7) | int8(rex&2)<<2; ix != 4 {
-								index = ix
-							}
-							if sib&7 == 5 && m < 0x40 {
-								k += 4
-							} else {
-								base = int8(sib&7) | int8(rex&1)<<3
-							}
-						} else if mm.base == regRIP {
-							base = regRIP
-						} else {
-							base = mm.base | int8(rex&1)<<3
-						}
-						q += k
-						idx += int(r3 & fi.sel)
-					}
-				}
-				isz := int(fi.isz)
-				if rex&8 != 0 {
-					isz = int(fi.iszW)
-				}
-				e := &fastEnts[idx]
-				if fi.iszVar {
-					isz = int(e.isz)
-					if rex&8 != 0 {
-						isz = int(e.iszW)
-					}
-				}
-				if e.okFused>>rc&1 == 0 {
-					goto general
-				}
-				bits, zext := e.bits, e.zext
-				if rex&8 != 0 {
-					bits, zext = e.bitsW, e.zextW
-				}
-				q += isz
-				if q > end || q > bend {
-					goto general
-				}
-				if e.o.feat != 0 {
-					if need := Features(1) << (e.o.feat - 1); need&neverFeatures != 0 || need&^feats != 0 {
-						goto general
-					}
-				}
-				if restricted == regRSP || restricted == regRBP {
-					goto general
-				}
-				if rex&8 != 0 && q-p <= 8 {
-					// the %rsp/%rbp fix-ups start with REX 0x49, 0x4a or
-					// 0x4c, the allowed stack moves with 0x48
-					if b := code[p:q]; (rex == 0x49 || rex == 0x4a || rex == 0x4c) && fixup(b) != regNone || rex == 0x48 && isStackMove(b) {
-						goto general
-					}
-				}
-				// committed: the instruction is decoded and fits
-				mask |= 1 << uint(p&31)
-				starts[n] = p
-				n++
-				f := e.o.flags
-				if mem && f&fNoMem == 0 {
-					switch base {
-					case regR15, regRSP, regRBP, regRIP:
-						if index != regNone {
-							if index == restricted {
-								mask &^= 1 << uint(p&31)
-							} else {
-								v.report(code, p, RuleBadIndex, badIndexMsg[index])
-							}
-						}
-					default:
-						v.report(code, p, RuleBadBase, badBaseMsg[base+1])
-					}
-					if f&fNoBTMem != 0 {
-						v.report(code, p, RuleForbidden, "bit test with a register bit offset into memory")
-					}
-				}
-				restricted = regNone
-				r := int8(regNone)
-				switch e.chk {
-				case chkReg:
-					r = reg
-				case chkRM:
-					r = rm // regNone for a memory operand
-				case chkOp:
-					r = int8(c&7) | int8(rex&1)<<3
-				}
-				if r != regNone {
-					if r != regR15 && r != regRSP && r != regRBP {
-						if zext {
-							restricted = r
-						}
-					} else {
-						in.rex = rex
-						restricted = v.write(code, p, &in, r, int(bits), zext, regNone)
-					}
-				}
-				switch e.rel {
-				case 1:
-					v.jumps = append(v.jumps, jump{from: int32(p), target: int64(q) + int64(int8(code[q-1]))})
-				case 4:
-					v.jumps = append(v.jumps, jump{from: int32(p), target: int64(q) + int64(int32(uint32(code[q-4])|uint32(code[q-3])<<8|uint32(code[q-2])<<16|uint32(code[q-1])<<24))})
-				}
-				p = q
-				continue
-			}
-		general:
 			// the general path: decode (decodeFast, else decodeSlow),
 			// then the rules
 			in = inst{base: regNone, index: regNone, reg: regNone, rm: regNone}
@@ -739,4 +555,213 @@ func (v *Validator) checkString(code []byte, p int, in *inst, prev []int) bool {
 // Options.Features.
 func isTZCNT(in *inst) bool {
 	return in.opc == 0xbc && in.o.feat == feat(FeatBMI1)
+}
+
+// fastLoop checks the instructions from p on, in the bundle ending at
+// bend, for as long as they take the fast paths: runs of one-byte
+// instructions without operands, NaCl's nop forms, and the common shapes
+// (fastEnt.okFused), each decoded and checked in local variables exactly
+// as decodeFast/decodeSlow + checkInst would. It stops, before any side
+// effect, at the first instruction that needs the general path (or at
+// bend) and returns the position and the bundle state: the instruction
+// count n, the restricted register and the jump-target mask.
+func (v *Validator) fastLoop(code []byte, p, bend, n int, restricted int8, mask uint32, starts *[bundleSize + 1]int, feats Features) (int, int, int8, uint32) {
+	for p < bend {
+		if simple1[code[p]] {
+			// one-byte instructions without operands (nop, push, hlt, ...)
+			if restricted == regRSP || restricted == regRBP {
+				v.unprocessed(code, p, restricted)
+			}
+			restricted = regNone
+			for {
+				mask |= 1 << uint(p&31)
+				starts[n] = p
+				n++
+				p++
+				if p >= bend || !simple1[code[p]] {
+					break
+				}
+			}
+			continue
+		}
+		end := min(len(code), p+15)
+		{
+			// The fused fast path: decode and check the common
+			// shapes (decodeFast's, with fastEnt.fused) in local
+			// variables, exactly as decodeFast + checkInst would.
+			// Anything else, before any side effect, goes to the
+			// general path below.
+			if p+8 > len(code) {
+				return p, n, restricted, mask
+			}
+			if c := code[p]; (c == 0x66 || c == 0x0f) && (code[p+1] == 0x1f || code[p+1] == 0x66 || code[p+1] == 0x2e || code[p+1] == 0x0f) {
+				// decodeSlow's nop check comes first for these bytes
+				// (none of them starts a fast shape)
+				k := matchNop(code[:end], p)
+				if k == 0 || p+k > bend {
+					return p, n, restricted, mask
+				}
+				mask |= 1 << uint(p&31)
+				starts[n] = p
+				n++
+				if restricted == regRSP || restricted == regRBP {
+					v.unprocessed(code, p, restricted)
+				}
+				restricted = regNone
+				p += k
+				continue
+			}
+			// The next instruction's start depends only on these
+			// bytes, ALU work and two independent table loads.
+			w := binary.LittleEndian.Uint64(code[p:])
+			c := byte(w)
+			rex := byte(0)
+			rl := 0
+			rc := uint8(0) // as rexClass[c]
+			if c&0xf0 == 0x40 {
+				rex = c
+				rl = 1
+				rc = 1 + (c>>3)&1
+			}
+			w >>= 8 * uint(rl)
+			mi := 0
+			if byte(w) == 0x0f {
+				mi = 1
+			}
+			w >>= 8 * uint(mi)
+			c = byte(w)
+			fi := fastInfo[mi][c]
+			if fi.idx == 0 {
+				return p, n, restricted, mask
+			}
+			idx := int(fi.idx)
+			q := p + rl + mi + 1
+			reg, rm, base, index := int8(regNone), int8(regNone), int8(regNone), int8(regNone)
+			mem := false
+			if fi.hasM {
+				m := byte(w >> 8)
+				q++
+				r3 := (m >> 3) & 7
+				reg = int8(r3) | int8(rex&4)<<1
+				if m >= 0xc0 {
+					rm = int8(m&7) | int8(rex&1)<<3
+					idx += int((r3 | 8) & fi.sel)
+				} else {
+					mm := &modrmMem[m]
+					mem = true
+					k := int(mm.n)
+					if mm.hasSIB {
+						sib := byte(w >> 16)
+						if ix := int8((sib>>3)&7) | int8(rex&2)<<2; ix != 4 {
+							index = ix
+						}
+						if sib&7 == 5 && m < 0x40 {
+							k += 4
+						} else {
+							base = int8(sib&7) | int8(rex&1)<<3
+						}
+					} else if mm.base == regRIP {
+						base = regRIP
+					} else {
+						base = mm.base | int8(rex&1)<<3
+					}
+					q += k
+					idx += int(r3 & fi.sel)
+				}
+			}
+			isz := int(fi.isz)
+			if rex&8 != 0 {
+				isz = int(fi.iszW)
+			}
+			e := &fastEnts[idx]
+			if fi.iszVar {
+				isz = int(e.isz)
+				if rex&8 != 0 {
+					isz = int(e.iszW)
+				}
+			}
+			if e.okFused>>rc&1 == 0 {
+				return p, n, restricted, mask
+			}
+			bits, zext := e.bits, e.zext
+			if rex&8 != 0 {
+				bits, zext = e.bitsW, e.zextW
+			}
+			q += isz
+			if q > end || q > bend {
+				return p, n, restricted, mask
+			}
+			if e.o.feat != 0 {
+				if need := Features(1) << (e.o.feat - 1); need&neverFeatures != 0 || need&^feats != 0 {
+					return p, n, restricted, mask
+				}
+			}
+			if restricted == regRSP || restricted == regRBP {
+				return p, n, restricted, mask
+			}
+			if rex&8 != 0 && q-p <= 8 {
+				// the %rsp/%rbp fix-ups start with REX 0x49, 0x4a or
+				// 0x4c, the allowed stack moves with 0x48
+				if b := code[p:q]; (rex == 0x49 || rex == 0x4a || rex == 0x4c) && fixup(b) != regNone || rex == 0x48 && isStackMove(b) {
+					return p, n, restricted, mask
+				}
+			}
+			// committed: the instruction is decoded and fits
+			mask |= 1 << uint(p&31)
+			starts[n] = p
+			n++
+			f := e.o.flags
+			if mem && f&fNoMem == 0 {
+				switch base {
+				case regR15, regRSP, regRBP, regRIP:
+					if index != regNone {
+						if index == restricted {
+							mask &^= 1 << uint(p&31)
+						} else {
+							v.report(code, p, RuleBadIndex, badIndexMsg[index])
+						}
+					}
+				default:
+					v.report(code, p, RuleBadBase, badBaseMsg[base+1])
+				}
+				if f&fNoBTMem != 0 {
+					v.report(code, p, RuleForbidden, "bit test with a register bit offset into memory")
+				}
+			}
+			restricted = regNone
+			r := int8(regNone)
+			switch e.chk {
+			case chkReg:
+				r = reg
+			case chkRM:
+				r = rm // regNone for a memory operand
+			case chkOp:
+				r = int8(c&7) | int8(rex&1)<<3
+			}
+			if r != regNone {
+				if r != regR15 && r != regRSP && r != regRBP {
+					if zext {
+						restricted = r
+					}
+				} else {
+					restricted = v.write(code, p, &inst{rex: rex}, r, int(bits), zext, regNone)
+				}
+			}
+			if e.rel != 0 {
+				t := int64(q) + int64(int8(code[q-1]))
+				if e.rel == 4 {
+					t = int64(q) + int64(int32(binary.LittleEndian.Uint32(code[q-4:])))
+				}
+				v.addJump(p, t)
+			}
+			p = q
+			continue
+		}
+	}
+	return p, n, restricted, mask
+}
+
+// addJump records the direct jump or call at p to target.
+func (v *Validator) addJump(p int, target int64) {
+	v.jumps = append(v.jumps, jump{from: int32(p), target: target})
 }
