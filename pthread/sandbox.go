@@ -2,10 +2,8 @@ package pthread
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"sync"
 
 	"halite/sandbox"
 )
@@ -19,9 +17,14 @@ type System struct {
 	threads *Threads
 	rt      *RuntimeObject
 	rtAddr  uint64
+}
 
-	mu    sync.RWMutex // held for writing across sandbox.Start + registration
-	byRaw map[*sandbox.Thread]uint64
+// rawData is what a raw thread started by a System carries as its
+// sandbox.Thread.Data: which System started it and the trusted thread
+// pointer it was started with.
+type rawData struct {
+	y  *System
+	fs uint64
 }
 
 // Install sets pthread up in s: it maps the runtime object (validated like
@@ -44,27 +47,28 @@ func Install(ctx context.Context, s *sandbox.Sandbox, cfg Config, tcfg ThreadsCo
 	if err := s.MapCode(addr, rt.Code); err != nil {
 		return nil, fmt.Errorf("pthread: mapping the runtime object at %#x: %w", addr, err)
 	}
-	y := &System{s: s, tls: tls, rt: rt, rtAddr: addr, byRaw: map[*sandbox.Thread]uint64{}}
+	y := &System{s: s, tls: tls, rt: rt, rtAddr: addr}
 	y.threads = NewThreads(ctx, tls, mem, (*sandboxLauncher)(y), tcfg)
 	for _, nr := range []int{SysSchedYield, SysGettid, SysFutex, SysSetTidAddress, SysThreadCreate} {
 		s.Handle(nr, func(t *sandbox.Thread, a *[6]uint64) int64 {
-			ret, _, _ := y.threads.HostCall(t.Context(), y.self(t), nr, a)
+			ret, _, _ := y.threads.HostCall(t.Context(), y.ThreadOf(t), nr, a)
 			return ret
 		})
 	}
 	return y, nil
 }
 
-// self maps a raw thread to its Thread, through the trusted thread pointer
-// recorded when it was started (nil for threads not started by y).
-func (y *System) self(t *sandbox.Thread) *Thread {
-	y.mu.RLock()
-	fs, ok := y.byRaw[t]
-	y.mu.RUnlock()
-	if !ok {
+// ThreadOf returns the Thread running as raw thread t (for a host-call
+// handler: the calling thread), found through the trusted thread pointer
+// t was started with (its sandbox.Thread.Data, never sandbox memory); nil
+// for a raw thread y did not start (e.g. sandbox.Call) or one already
+// reaped.
+func (y *System) ThreadOf(t *sandbox.Thread) *Thread {
+	d, ok := t.Data().(rawData)
+	if !ok || d.y != y {
 		return nil
 	}
-	return y.threads.ThreadByFS(fs)
+	return y.threads.ThreadByFS(d.fs)
 }
 
 // TLS returns the TLS runtime.
@@ -99,38 +103,25 @@ func (y *System) Close() { y.threads.Close() }
 type sandboxLauncher System
 
 func (l *sandboxLauncher) Launch(ctx context.Context, entry, arg, stackTop, fs uint64) (RawThread, error) {
+	return l.LaunchNotify(ctx, entry, arg, stackTop, fs, nil)
+}
+
+func (l *sandboxLauncher) LaunchNotify(ctx context.Context, entry, arg, stackTop, fs uint64, done func(error)) (RawThread, error) {
 	y := (*System)(l)
-	y.mu.Lock()
-	defer y.mu.Unlock()
-	t, err := y.s.Start(ctx, sandbox.ThreadSpec{Entry: entry, Arg: arg, StackTop: stackTop, FS: fs})
+	t, err := y.s.StartWith(ctx, sandbox.ThreadSpec{Entry: entry, Arg: arg, StackTop: stackTop, FS: fs},
+		sandbox.StartOptions{Data: rawData{y, fs}, OnExit: done})
 	if errors.Is(err, sandbox.ErrThreadMax) {
 		return nil, fmt.Errorf("%w: %w", ErrThreadLimit, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	y.byRaw[t] = fs
-	return sandboxRaw{y, t}, nil
-}
-
-type sandboxRaw struct {
-	y *System
-	t *sandbox.Thread
-}
-
-func (r sandboxRaw) Wait() error {
-	err := r.t.Wait()
-	r.y.mu.Lock()
-	delete(r.y.byRaw, r.t)
-	r.y.mu.Unlock()
-	return err
+	return t, nil
 }
 
 // sandboxMemory implements Memory over a sandbox. Allocations are whole
-// pages (sandbox.Alloc's granularity). 32-bit words use the sandbox's
-// atomic accessors; StoreUint64 is an 8-byte Write, which Go's memmove
-// performs as one aligned MOVQ on amd64 (it documents that case as atomic
-// for pointers); a StoreUint64 in the sandbox API is requested.
+// pages (sandbox.Alloc's granularity). Words use the sandbox's atomic
+// accessors.
 type sandboxMemory struct{ s *sandbox.Sandbox }
 
 const pageSize = 4096
@@ -146,14 +137,7 @@ func (m sandboxMemory) Free(addr, size uint64) error {
 func (m sandboxMemory) Read(addr uint64, dst []byte) error  { return m.s.Read(addr, dst) }
 func (m sandboxMemory) Write(addr uint64, src []byte) error { return m.s.Write(addr, src) }
 
-func (m sandboxMemory) StoreUint64(addr, v uint64) error {
-	if addr%8 != 0 {
-		return fmt.Errorf("pthread: unaligned 8-byte store at %#x", addr)
-	}
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], v)
-	return m.s.Write(addr, b[:])
-}
+func (m sandboxMemory) StoreUint64(addr, v uint64) error { return m.s.StoreUint64(addr, v) }
 
 func (m sandboxMemory) LoadUint32(addr uint64) (uint32, error) { return m.s.LoadUint32(addr) }
 

@@ -401,3 +401,38 @@ func TestSandboxCloseStopsThreads(t *testing.T) {
 		t.Errorf("%d threads live after Close", e.y.Threads().Live())
 	}
 }
+
+// TestThreadOf: the Thread of a raw thread is found only for threads the
+// System started and has not reaped.
+func TestThreadOf(t *testing.T) {
+	e := newSandboxEnv(t, Config{})
+	stk := e.alloc(t, 64<<10)
+	raw, err := e.s.Start(context.Background(), sandbox.ThreadSpec{Entry: e.syms["exit_now"], StackTop: stk + 64<<10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.y.ThreadOf(raw); got != nil {
+		t.Errorf("ThreadOf(a raw thread pthread did not start) = tid %d", got.TID())
+	}
+	if err := raw.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	th, err := e.y.Start(e.syms["exit_now"], 0, stk+64<<10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, ok := th.raw.(*sandbox.Thread)
+	if !ok {
+		t.Fatalf("raw thread is a %T", th.raw)
+	}
+	if err := th.Join(); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.y.ThreadOf(rt); got != nil {
+		t.Errorf("ThreadOf(a reaped thread) = tid %d", got.TID())
+	}
+	e2 := newSandboxEnv(t, Config{})
+	if got := e2.y.ThreadOf(rt); got != nil {
+		t.Errorf("another System's ThreadOf = tid %d", got.TID())
+	}
+}

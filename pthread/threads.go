@@ -39,6 +39,15 @@ type Launcher interface {
 	Launch(ctx context.Context, entry, arg, stackTop, fs uint64) (RawThread, error)
 }
 
+// NotifyLauncher is a Launcher that can also report a raw thread's end
+// by calling done (once, with what Wait would return, from any goroutine,
+// possibly before LaunchNotify returns) once its stack is no longer in
+// use; Threads then needs no goroutine per thread to reap it.
+type NotifyLauncher interface {
+	Launcher
+	LaunchNotify(ctx context.Context, entry, arg, stackTop, fs uint64, done func(error)) (RawThread, error)
+}
+
 // RawThread is a running raw sandbox thread.
 type RawThread interface {
 	// Wait blocks until the thread has exited and its stack is no longer
@@ -156,7 +165,16 @@ func (ts *Threads) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) 
 			return fail(fmt.Errorf("pthread: %w: storing tid at %#x: %w", ErrBadAddress, tidAddr, err))
 		}
 	}
-	raw, err := ts.launch.Launch(ts.ctx, entry, arg, stackTop, tl.TP())
+	var raw RawThread
+	nl, notify := ts.launch.(NotifyLauncher)
+	if notify {
+		raw, err = nl.LaunchNotify(ts.ctx, entry, arg, stackTop, tl.TP(), func(err error) {
+			defer ts.wg.Done()
+			t.cleanup(err)
+		})
+	} else {
+		raw, err = ts.launch.Launch(ts.ctx, entry, arg, stackTop, tl.TP())
+	}
 	if err != nil {
 		if tidAddr != 0 {
 			_ = ts.mem.StoreUint32(tidAddr, 0)
@@ -167,7 +185,9 @@ func (ts *Threads) Start(entry, arg, stackTop, tidAddr uint64) (*Thread, error) 
 		return fail(fmt.Errorf("pthread: starting thread at %#x: %w", entry, err))
 	}
 	t.raw = raw
-	go t.reap()
+	if !notify {
+		go t.reap()
+	}
 	return t, nil
 }
 

@@ -40,6 +40,10 @@
 // range it returns can take code. Committed memory (every accessible page) is bounded by
 // Config.MaxMemory.
 //
+// LoadUint32, StoreUint32, CompareAndSwapUint32, LoadUint64 and
+// StoreUint64 access aligned words atomically (futex words, pointers that
+// sandboxed threads read concurrently).
+//
 // Read, Write and ReadString copy between Go and sandbox memory after
 // checking bounds (with overflow checks) and the recorded protections; they
 // return errors wrapping ErrFault, never fault.
@@ -82,6 +86,12 @@
 // is sent only while the start owns the OS thread, and the front handler
 // ignores one whose recorded generation is not the current start's (or
 // that reaches a parked thread), so a late stop never hits a reuse.
+//
+// StartWith is Start with StartOptions: Data, a trusted value of the
+// starter's that handlers get back with Thread.Data (pthread finds the
+// calling thread with it), and OnExit, called on the serving goroutine
+// once the thread has ended, before Wait returns (no goroutine per thread
+// to reap it).
 //
 // Call(ctx, addr, args...) runs a function on a fresh thread with a fresh
 // 256 KiB stack (and a guard page) and returns its %rax.

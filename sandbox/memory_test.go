@@ -288,6 +288,33 @@ func TestAtomicWords(t *testing.T) {
 	}
 }
 
+func TestAtomicWords64(t *testing.T) {
+	s := newTestSandbox(t, Config{}, "calls")
+	a, err := s.Alloc(4096, 0, ProtRead|ProtWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const v = 0x0123456789abcdef
+	if err := s.StoreUint64(a+8, v); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LoadUint64(a + 8); err != nil || got != v {
+		t.Errorf("load: %#x, %v", got, err)
+	}
+	b := make([]byte, 8)
+	if s.Read(a+8, b); b[0] != 0xef || b[7] != 0x01 {
+		t.Errorf("read back %x (little-endian)", b)
+	}
+	for _, addr := range []uint64{a + 4, a + 4096, a + 4096 - 4, s.Base() + codeOff, s.Base() - 8, s.Base() + Size - 4} {
+		if _, err := s.LoadUint64(addr); err == nil && addr != s.Base()+codeOff {
+			t.Errorf("load %#x succeeded", addr)
+		}
+		if err := s.StoreUint64(addr, 1); !errors.Is(err, ErrFault) {
+			t.Errorf("store %#x: %v", addr, err)
+		}
+	}
+}
+
 // TestRetiredCode: code unmapped while a thread is alive cannot be
 // replaced until the thread is gone.
 func TestRetiredCode(t *testing.T) {

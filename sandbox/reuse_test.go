@@ -200,3 +200,31 @@ func TestThreadReuseBounded(t *testing.T) {
 		t.Errorf("Close freed %d slots, want the %d parked ones", before-after, np)
 	}
 }
+
+// TestStartWithOptions: Data is the starter's value in handlers; OnExit
+// runs once per thread with Wait's error, before Wait returns, for a
+// return, an exit and a fault (reused OS thread or not).
+func TestStartWithOptions(t *testing.T) {
+	s, top := reuseEnv(t)
+	var seen any
+	s.Handle(1041, func(th *Thread, a *[6]uint64) int64 { seen = th.Data(); return 0 })
+	for i, fn := range []string{"echo", "add", "exitthread", "divzero", "add"} {
+		var calls int
+		var got error
+		th, err := s.StartWith(context.Background(), ThreadSpec{Entry: s.sym(fn), StackTop: top},
+			StartOptions{Data: i, OnExit: func(err error) { calls++; got = err }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		werr := th.Wait()
+		if calls != 1 || got != werr {
+			t.Errorf("%s: OnExit called %d times with %v; Wait = %v", fn, calls, got, werr)
+		}
+		if th.Data() != i {
+			t.Errorf("%s: Data = %v, want %d", fn, th.Data(), i)
+		}
+	}
+	if seen != 0 {
+		t.Errorf("handler saw Data %v, want 0", seen)
+	}
+}

@@ -816,6 +816,47 @@ func (s *Sandbox) StoreUint32(addr uint64, v uint32) error {
 	return nil
 }
 
+// LoadUint64 atomically loads the 64-bit word at addr (8-byte aligned,
+// mapped readable).
+func (s *Sandbox) LoadUint64(addr uint64) (uint64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	w, err := s.word64(addr, ProtRead)
+	if err != nil {
+		return 0, err
+	}
+	return w.Load(), nil
+}
+
+// StoreUint64 atomically stores v at addr (8-byte aligned, mapped
+// writable): sandboxed threads see the old or the new word, never a mix.
+func (s *Sandbox) StoreUint64(addr uint64, v uint64) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	w, err := s.word64(addr, ProtRead|ProtWrite)
+	if err != nil {
+		return err
+	}
+	w.Store(v)
+	return nil
+}
+
+func (s *Sandbox) word64(addr uint64, need Prot) (*atomic.Uint64, error) {
+	if addr%8 != 0 || addr < s.b || addr-s.b > Size-8 {
+		return nil, fmt.Errorf("sandbox: 8-byte word at %#x: %w (8-byte aligned, inside the sandbox)", addr, ErrFault)
+	}
+	if !s.covered(addr-s.b, addr-s.b+8, need) {
+		return nil, fmt.Errorf("sandbox: 8-byte word at %#x: %w: not mapped %v", addr, ErrFault, need)
+	}
+	return (*atomic.Uint64)(s.ptr(addr)), nil
+}
+
 // CompareAndSwapUint32 atomically replaces old with new at addr (4-byte
 // aligned, mapped writable) and reports whether it did.
 func (s *Sandbox) CompareAndSwapUint32(addr uint64, old, new uint32) (bool, error) {

@@ -45,10 +45,11 @@ type Thread struct {
 	relMu    sync.Mutex // orders stop's signal before the slot's release
 	released bool       // the OS thread is parked for reuse: no more signals
 
+	data   any
 	done   chan struct{}
 	err    error
 	result uint64
-	onDone func()
+	onExit func(error)
 }
 
 // parkedThread is the OS thread of an ended sandbox thread, parked in
@@ -75,10 +76,32 @@ var parkedCount atomic.Int64
 // returns an error wrapping ctx.Err()). A fault in any thread, exit_group
 // or Stop ends the whole run: every thread alive then is stopped.
 func (s *Sandbox) Start(ctx context.Context, spec ThreadSpec) (*Thread, error) {
-	return s.start(ctx, spec, [6]uint64{spec.Arg})
+	return s.start(ctx, spec, [6]uint64{spec.Arg}, StartOptions{})
 }
 
-func (s *Sandbox) start(ctx context.Context, spec ThreadSpec, args [6]uint64) (*Thread, error) {
+// StartOptions are what StartWith adds to Start.
+type StartOptions struct {
+	// Data is what Thread.Data returns: a trusted value of the starter's
+	// (e.g. its own record of the thread, for host-call handlers), set
+	// before the thread runs and never changed.
+	Data any
+	// OnExit, if not nil, is called once with Wait's error when the
+	// thread has ended and its stack is no longer in use, on the
+	// thread's serving goroutine, just before Wait returns (so it must
+	// not call Wait or Result, nor block for long). It saves a starter
+	// that must clean up after every thread a goroutine per thread.
+	OnExit func(err error)
+}
+
+// StartWith is Start with options.
+func (s *Sandbox) StartWith(ctx context.Context, spec ThreadSpec, opts StartOptions) (*Thread, error) {
+	return s.start(ctx, spec, [6]uint64{spec.Arg}, opts)
+}
+
+// Data returns StartOptions.Data (nil for Start and Call).
+func (t *Thread) Data() any { return t.data }
+
+func (s *Sandbox) start(ctx context.Context, spec ThreadSpec, args [6]uint64, opts StartOptions) (*Thread, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -120,7 +143,7 @@ func (s *Sandbox) start(ctx context.Context, spec ThreadSpec, args [6]uint64) (*
 		s.tmu.Unlock()
 		return nil, err
 	}
-	t := &Thread{s: s, sl: sl, done: make(chan struct{}), gen: threadGen.Add(1)}
+	t := &Thread{s: s, sl: sl, done: make(chan struct{}), gen: threadGen.Add(1), data: opts.Data, onExit: opts.OnExit}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	s.initContext(t, spec, args)
 	t.spin = spinState{on: s.spin > 0, backoff: 64}
@@ -516,8 +539,8 @@ loop:
 	s.tmu.Lock()
 	delete(s.threads, t)
 	s.tmu.Unlock()
-	if t.onDone != nil {
-		t.onDone()
+	if t.onExit != nil {
+		t.onExit(err)
 	}
 	close(t.done)
 	s.wg.Done()
@@ -561,7 +584,7 @@ func (s *Sandbox) Call(ctx context.Context, addr uint64, args ...uint64) (uint64
 	if err := s.Protect(stk, pageSize, ProtNone); err != nil { // guard page
 		return 0, err
 	}
-	t, err := s.start(ctx, ThreadSpec{Entry: addr, StackTop: stk + pageSize + stackSize}, a)
+	t, err := s.start(ctx, ThreadSpec{Entry: addr, StackTop: stk + pageSize + stackSize}, a, StartOptions{})
 	if err != nil {
 		return 0, err
 	}
