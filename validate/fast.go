@@ -37,21 +37,29 @@ type fastEnt struct {
 // fastModRM[m][opc]: the fast-path opcode has a ModRM byte.
 var fastModRM [2][256]bool
 
-// fastInfo[m][opc] is what run's fused path needs to find the length of
-// a fast-path instruction with one table load (the next instruction's
-// start depends on it): the shape index and selector (as fastIdx and
-// fastSel), whether there is a ModRM byte, and the immediate size
-// without and with REX.W, unless iszVar (a group whose members differ:
-// then the shape's sizes apply).
-type fastInfoEnt struct {
-	idx       uint16
-	sel       uint8
-	hasM      bool
-	isz, iszW uint8
-	iszVar    bool
+// fshape is a shape as fastLoop needs it, in 16 bytes: fastInfo[m][opc]
+// holds it for the opcodes whose shape does not depend on ModRM (sel 0);
+// for the others (groups, and the register-only or memory-only forms)
+// it holds hasM, sel and, in idx, the index of the opcode's shapes in
+// fastGroup, selected by ModRM.reg | mod3<<3 masked with sel.
+type fshape struct {
+	idx          uint16
+	sel          uint8
+	hasM         bool
+	isz, iszW    uint8 // immediate size without and with REX.W
+	ok           uint8 // fastEnt.okFused
+	chk          uint8
+	zext, zextW  bool
+	bits, bitsW  uint8
+	rel          uint8
+	feat         uint8 // op.feat
+	noMem, noBTM bool  // op.flags fNoMem, fNoBTMem
 }
 
-var fastInfo [2][256]fastInfoEnt
+var (
+	fastInfo  [2][256]fshape
+	fastGroup []fshape // parallel to fastEnts
+)
 
 const (
 	chkSlow = iota
@@ -336,29 +344,24 @@ func decodeFast(code []byte, p, end int, in *inst) *fastEnt {
 	return e
 }
 
-// buildFastInfo fills fastInfo from fastIdx, fastSel, fastModRM and the
-// shapes.
+// buildFastInfo fills fastInfo and fastGroup from fastIdx, fastSel,
+// fastModRM and the shapes.
 func buildFastInfo() {
+	fastGroup = make([]fshape, len(fastEnts))
+	for i := range fastEnts {
+		e := &fastEnts[i]
+		fastGroup[i] = fshape{isz: e.isz, iszW: e.iszW, ok: e.okFused, chk: e.chk, zext: e.zext, zextW: e.zextW,
+			bits: e.bits, bitsW: e.bitsW, rel: e.rel, feat: e.o.feat, noMem: e.o.flags&fNoMem != 0, noBTM: e.o.flags&fNoBTMem != 0}
+	}
 	for mi := range fastInfo {
 		for c := range fastInfo[mi] {
-			idx := fastIdx[mi][c]
-			fi := fastInfoEnt{idx: idx, sel: fastSel[mi][c], hasM: fastModRM[mi][c]}
-			if idx != 0 {
-				first := true
-				for i := 0; i <= int(fi.sel); i++ {
-					e := &fastEnts[int(idx)+i]
-					if e.ok == 0 {
-						continue
-					}
-					if first {
-						fi.isz, fi.iszW = e.isz, e.iszW
-						first = false
-					} else if e.isz != fi.isz || e.iszW != fi.iszW {
-						fi.iszVar = true
-					}
-				}
+			idx, sel := fastIdx[mi][c], fastSel[mi][c]
+			var fs fshape
+			if sel == 0 {
+				fs = fastGroup[idx] // index 0: never ok
 			}
-			fastInfo[mi][c] = fi
+			fs.idx, fs.sel, fs.hasM = idx, sel, fastModRM[mi][c]
+			fastInfo[mi][c] = fs
 		}
 	}
 }

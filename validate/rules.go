@@ -630,11 +630,7 @@ func (v *Validator) fastLoop(code []byte, p, bend, n int, restricted int8, mask 
 			}
 			w >>= 8 * uint(mi)
 			c = byte(w)
-			fi := fastInfo[mi][c]
-			if fi.idx == 0 {
-				return p, n, restricted, mask
-			}
-			idx := int(fi.idx)
+			fi := &fastInfo[mi][c]
 			q := p + rl + mi + 1
 			reg, rm, base, index := int8(regNone), int8(regNone), int8(regNone), int8(regNone)
 			mem := false
@@ -643,9 +639,10 @@ func (v *Validator) fastLoop(code []byte, p, bend, n int, restricted int8, mask 
 				q++
 				r3 := (m >> 3) & 7
 				reg = int8(r3) | int8(rex&4)<<1
+				sb := r3
 				if m >= 0xc0 {
 					rm = int8(m&7) | int8(rex&1)<<3
-					idx += int((r3 | 8) & fi.sel)
+					sb |= 8
 				} else {
 					mm := &modrmMem[m]
 					mem = true
@@ -666,33 +663,24 @@ func (v *Validator) fastLoop(code []byte, p, bend, n int, restricted int8, mask 
 						base = mm.base | int8(rex&1)<<3
 					}
 					q += k
-					idx += int(r3 & fi.sel)
+				}
+				if fi.sel != 0 {
+					fi = &fastGroup[int(fi.idx)+int(sb&fi.sel)]
 				}
 			}
-			isz := int(fi.isz)
-			if rex&8 != 0 {
-				isz = int(fi.iszW)
-			}
-			e := &fastEnts[idx]
-			if fi.iszVar {
-				isz = int(e.isz)
-				if rex&8 != 0 {
-					isz = int(e.iszW)
-				}
-			}
-			if e.okFused>>rc&1 == 0 {
+			if fi.ok>>rc&1 == 0 {
 				return p, n, restricted, mask
 			}
-			bits, zext := e.bits, e.zext
+			isz, bits, zext := fi.isz, fi.bits, fi.zext
 			if rex&8 != 0 {
-				bits, zext = e.bitsW, e.zextW
+				isz, bits, zext = fi.iszW, fi.bitsW, fi.zextW
 			}
-			q += isz
+			q += int(isz)
 			if q > end || q > bend {
 				return p, n, restricted, mask
 			}
-			if e.o.feat != 0 {
-				if need := Features(1) << (e.o.feat - 1); need&neverFeatures != 0 || need&^feats != 0 {
+			if fi.feat != 0 {
+				if need := Features(1) << (fi.feat - 1); need&neverFeatures != 0 || need&^feats != 0 {
 					return p, n, restricted, mask
 				}
 			}
@@ -710,8 +698,7 @@ func (v *Validator) fastLoop(code []byte, p, bend, n int, restricted int8, mask 
 			mask |= 1 << uint(p&31)
 			starts[n] = p
 			n++
-			f := e.o.flags
-			if mem && f&fNoMem == 0 {
+			if mem && !fi.noMem {
 				switch base {
 				case regR15, regRSP, regRBP, regRIP:
 					if index != regNone {
@@ -724,13 +711,13 @@ func (v *Validator) fastLoop(code []byte, p, bend, n int, restricted int8, mask 
 				default:
 					v.report(code, p, RuleBadBase, badBaseMsg[base+1])
 				}
-				if f&fNoBTMem != 0 {
+				if fi.noBTM {
 					v.report(code, p, RuleForbidden, "bit test with a register bit offset into memory")
 				}
 			}
 			restricted = regNone
 			r := int8(regNone)
-			switch e.chk {
+			switch fi.chk {
 			case chkReg:
 				r = reg
 			case chkRM:
@@ -747,9 +734,9 @@ func (v *Validator) fastLoop(code []byte, p, bend, n int, restricted int8, mask 
 					restricted = v.write(code, p, &inst{rex: rex}, r, int(bits), zext, regNone)
 				}
 			}
-			if e.rel != 0 {
+			if fi.rel != 0 {
 				t := int64(q) + int64(int8(code[q-1]))
-				if e.rel == 4 {
+				if fi.rel == 4 {
 					t = int64(q) + int64(int32(binary.LittleEndian.Uint32(code[q-4:])))
 				}
 				v.addJump(p, t)
