@@ -176,20 +176,11 @@ func (a *API) handle(m *Module) uint64 {
 	return m.Start
 }
 
-// threadOf is the pthread thread running as t, found through pthread's
-// own trusted map from raw threads (its gettid call answers from the
-// thread pointer recorded when the thread was started, never from guest
+// threadOf is the pthread thread running as t (pthread's trusted
+// per-thread value, set when it started the thread, never read from guest
 // memory), or nil for a thread pthread did not start.
 func (a *API) threadOf(t *sandbox.Thread) *pthread.Thread {
-	h := a.s.Handler(pthread.SysGettid)
-	if h == nil {
-		return nil
-	}
-	tid := h(t, &[6]uint64{})
-	if tid <= 0 {
-		return nil
-	}
-	return a.l.sys.Threads().Lookup(int(tid))
+	return a.l.sys.ThreadOf(t)
 }
 
 func (a *API) dlopen(t *sandbox.Thread, r *[6]uint64) int64 {
