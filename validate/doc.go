@@ -32,6 +32,18 @@
 // accepted with that value only, and VEX.L = 1 only where a 256-bit form
 // exists.
 //
+// Speed: the common instruction shapes (no legacy prefix, at most a REX
+// prefix, a one-byte or 0f opcode whose entry fast.go resolves at
+// start-up into a shape: group member, immediate size, REX conditions,
+// the register written) are decoded and checked in fastLoop's local
+// variables; runs of operand-less one-byte instructions and NaCl's nop
+// forms too. Everything else, and every shape whose check needs more
+// than a memory operand and one ordinary register write, takes the
+// general path (decode + checkInst) before any side effect. The test
+// oracle_old_test.go keeps the checker as it was before this fast path;
+// TestDiffOldNew and FuzzDiffOldNew require identical verdicts, jump
+// targets and per-offset decodes.
+//
 // A Verdict lists every violation with its offset, a stable Rule, a
 // message and the disassembly, and records the set of valid direct-jump
 // targets (IsTarget). ELF validates every executable PT_LOAD segment of an
