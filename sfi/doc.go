@@ -17,7 +17,22 @@
 // assembler); string instructions get NaCl's %rdi/%rsi prefix; labels whose
 // address is taken or exported (jump tables, computed goto, address-taken
 // or global functions) start a bundle; a static function that is only
-// called directly is not aligned.
+// called directly is not aligned. A locked group that would cross a bundle
+// is moved to the next one with long nops sized by labels around it (GNU
+// as's own bundle padding is one-byte nops).
+//
+// Code size (SQLite, scripts/bench-cc): about 19% of the sandboxed .text is
+// nops, and what is left is structural. Direct-call padding is fixed by
+// layout (the bytes from the previous bundle-aligned point to a call's end
+// are a whole number of bundles, so moving the instructions before a call
+// behind its padding changes nothing; only moving code from after a call to
+// before it would, and in SQLite 3 of 6,535 direct calls are followed by an
+// instruction that may move across the call). Filling bundle-crossing holes
+// needs instruction sizes, i.e. a second assembly pass; the bound measured
+// for moving one following instruction into each hole is 1.3% of .text.
+// No sandboxed access in SQLite has a base register zero-extended by the
+// preceding instruction (pointers are 64-bit), so that masking shortcut
+// would not apply.
 //
 // sfi is never trusted: a Checker (the validate package's verdict in
 // halite cc) decides whether its output is safe, and a violation is
