@@ -55,6 +55,10 @@ func TestContextLayout(t *testing.T) {
 			t.Errorf("%s missing from ctx_amd64.h", k)
 		}
 	}
+	// initContext rewrites all but [ctxSelf, +8) and [ctxGen, ctxFS).
+	if ctxSelf != 0 || ctxKillGen != ctxGen+8 || ctxFS != ctxKillGen+8 || ctxSP+8 != ctxSize {
+		t.Errorf("context words initContext relies on moved: gen %d killgen %d fs %d sp %d size %d", ctxGen, ctxKillGen, ctxFS, ctxSP, ctxSize)
+	}
 	if ctxGregs+23*8 > ctxSetupRC || ctxRetStub+8 > ctxSize || ctxSize > slotCtxSize {
 		t.Error("context fields overlap or overflow the page")
 	}

@@ -242,15 +242,19 @@ sigHandler:
 untrusted:
 	// A stop signal counts only if it was meant for the thread's current
 	// start (a stale one, sent to an earlier start of this reused thread,
-	// or one reaching it parked, is ignored) and %gs is genuine.
+	// or one reaching it parked, is ignored) and %gs is genuine. While a
+	// parked thread's context is rewritten for a new start, the
+	// generation is replaced first and the kill generation is 0 or stale.
 	CMPL DI, $KILLSIG
 	JNE record
 	CMPQ CTX_FORGED(R11), $0
 	JNE record
 	CMPL CTX_STATE(R11), $STATE_PARKED
 	JEQ ignore
-	MOVQ CTX_GEN(R11), CX
-	CMPQ CX, CTX_KILLGEN(R11)
+	MOVQ CTX_KILLGEN(R11), CX
+	TESTQ CX, CX
+	JEQ ignore
+	CMPQ CX, CTX_GEN(R11)
 	JNE ignore
 record:
 	MOVLQSX DI, CX

@@ -228,3 +228,40 @@ func TestStartWithOptions(t *testing.T) {
 		t.Errorf("handler saw Data %v, want 0", seen)
 	}
 }
+
+// TestThreadReuseStress: many start+wait cycles on one reused OS thread
+// while stop signals that no start asked for keep arriving (running,
+// parking, parked, being rewritten for the next start): every start ends
+// normally with its own result, and the OS thread survives.
+func TestThreadReuseStress(t *testing.T) {
+	s, top := reuseEnv(t)
+	const n = 2000
+	var tid atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if id := tid.Load(); id != 0 {
+				unix.Tgkill(unix.Getpid(), int(id), StopSignal)
+			}
+			time.Sleep(time.Microsecond)
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := range n {
+		th, err := s.Start(context.Background(), ThreadSpec{Entry: s.sym("add"), Arg: uint64(i), StackTop: top})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tid.Store(int64(th.TID()))
+		if err := th.Wait(); err != nil || th.Result() != uint64(i) {
+			t.Fatalf("start %d: %d, %v", i, th.Result(), err)
+		}
+	}
+}

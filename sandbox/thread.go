@@ -208,7 +208,16 @@ func (s *Sandbox) checkSpec(spec ThreadSpec) error {
 
 func (s *Sandbox) initContext(t *Thread, spec ThreadSpec, args [6]uint64) {
 	sl := t.sl
-	clear(unsafe.Slice((*byte)(sl.ctx), ctxSize))
+	// A parked OS thread being reused may read this context meanwhile:
+	// the self word (through %gs: never cleared, always this value), its
+	// order word (0 until the end, when start sets it) and, in the front
+	// handler, the state and generation words. So the generation is
+	// replaced first (a stale stop signal's kill generation never
+	// matches it), then the rest is rewritten.
+	(*atomic.Uint64)(unsafe.Pointer(sl.u64(ctxGen))).Store(t.gen)
+	(*atomic.Uint64)(unsafe.Pointer(sl.u64(ctxKillGen))).Store(0)
+	clear(unsafe.Slice((*byte)(unsafe.Add(sl.ctx, 8)), ctxGen-8))
+	clear(unsafe.Slice((*byte)(unsafe.Add(sl.ctx, ctxFS)), ctxSize-ctxFS))
 	*sl.u64(ctxSelf) = uint64(uintptr(sl.ctx))
 	*sl.u64(ctxBase) = s.b
 	*sl.u64(ctxStub) = uint64(raw.stub)
@@ -229,7 +238,6 @@ func (s *Sandbox) initContext(t *Thread, spec ThreadSpec, args [6]uint64) {
 		sl.u32(ctxAVX).Store(1)
 	}
 	sl.u32(ctxMXCSR).Store(0x1f80) // the ABI's initial MXCSR
-	*sl.u64(ctxGen) = t.gen
 	*sl.u64(ctxFS) = spec.FS
 	*sl.u64(ctxSP) = spec.StackTop - 8
 }
