@@ -265,3 +265,37 @@ func TestThreadReuseStress(t *testing.T) {
 		}
 	}
 }
+
+// TestParkedThreadGone: a parked OS thread that has exited (made to here
+// through its order word) is not reused: the next start clones a new one.
+func TestParkedThreadGone(t *testing.T) {
+	s, top := reuseEnv(t)
+	a := s.run(t, "add", top)
+	if err := a.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	s.tmu.Lock()
+	if len(s.parked) != 1 {
+		s.tmu.Unlock()
+		t.Fatalf("%d parked threads, want 1", len(s.parked))
+	}
+	sl := s.parked[0].sl
+	s.tmu.Unlock()
+	sl.u32(ctxGo).Store(2)
+	futex(unsafe.Pointer(sl.u32(ctxGo)), futexWakePrivate, 1)
+	joinSlot(sl)
+	b := s.run(t, "add", top)
+	done := make(chan error, 1)
+	go func() { done <- b.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("start on an exited parked thread hangs")
+	}
+	if b.TID() == a.TID() {
+		t.Errorf("exited OS thread %d reused", a.TID())
+	}
+}

@@ -134,14 +134,25 @@ func (s *Sandbox) start(ctx context.Context, spec ThreadSpec, args [6]uint64, op
 	var sl slot
 	var err error
 	var reuse *parkedThread
-	if n := len(s.parked); n > 0 {
-		reuse = &s.parked[n-1]
+	for n := len(s.parked); n > 0 && reuse == nil; n-- {
+		p := s.parked[n-1]
 		s.parked = s.parked[:n-1]
 		parkedCount.Add(-1)
-		sl = reuse.sl
-	} else if sl, err = allocSlot(); err != nil {
-		s.tmu.Unlock()
-		return nil, err
+		if p.sl.u32(ctxTID).Load() == 0 {
+			// Defence in depth: a parked thread never exits on its
+			// own; if one did (the kernel cleared its tid word), its
+			// slot is free and it is not waited for.
+			freeSlot(p.sl)
+			continue
+		}
+		reuse = &p
+		sl = p.sl
+	}
+	if reuse == nil {
+		if sl, err = allocSlot(); err != nil {
+			s.tmu.Unlock()
+			return nil, err
+		}
 	}
 	t := &Thread{s: s, sl: sl, done: make(chan struct{}), gen: threadGen.Add(1), data: opts.Data, onExit: opts.OnExit}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
