@@ -342,6 +342,11 @@ parkwait:
 resume:
 	MOVL $0, CTX_GO(R11)
 	MOVQ R11, R12
+	// Flags as for a fresh thread (an earlier start may have left DF, AC
+	// or TF set): popf on the top of this slot's trusted signal stack.
+	LEAQ SLOT_SIZE(R12), SP
+	PUSHQ $2
+	POPFQ
 	// arch_prctl(ARCH_SET_FS, ctx.fs)
 	MOVL $6, R13
 	MOVL $158, AX

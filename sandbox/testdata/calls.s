@@ -293,12 +293,13 @@ entry dirty
 	pop %rcx
 	fldpi
 	mov %rax, %rcx
+	std
 	fret
 
 # entrystate(): checks what a thread starts with besides regs(): returns
 # 0, or a bit set: 1 a general register other than %rsp/%r15 nonzero,
 # 2 an %xmm register nonzero, 4 MXCSR not 0x1f80, 8 x87 status word not
-# 0 (stack not empty), 16 x87 control word not 0x37f.
+# 0 (stack not empty), 16 x87 control word not 0x37f, 32 DF set.
 entry entrystate
 	or %rbx, %rax
 	or %rcx, %rax
@@ -353,6 +354,17 @@ entry entrystate
 	cmp $0x37f, %eax
 	je 5f
 	or $16, %ebx
-5:	pop %rcx
+5:	xor %eax, %eax
+	mov %esp, %edi
+	.bundle_lock
+	mov %edi, %edi
+	lea (%r15,%rdi,1), %rdi
+	stosb
+	.bundle_unlock
+	lea 1(%rsp), %rcx
+	cmp %rcx, %rdi
+	je 6f
+	or $32, %ebx
+6:	pop %rcx
 	mov %rbx, %rax
 	fret
