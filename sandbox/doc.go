@@ -73,9 +73,9 @@
 // keeps it (at most 8 per sandbox, 256 per process) for its next Start,
 // which rewrites the context and wakes it instead of cloning: it sets the
 // new thread pointer (arch_prctl) and stack and enters like a new thread
-// (fninit, MXCSR 0x1f80, general and vector registers scrubbed as
-// above; the seccomp filter, signal mask, sigaltstack and %gs are the
-// same by construction). Parked threads are reused only by the sandbox
+// (flags cleared, fninit, MXCSR 0x1f80, general and vector registers
+// scrubbed as above; the seccomp filter, signal mask, sigaltstack and %gs
+// are the same by construction). Parked threads are reused only by the sandbox
 // they ran for, so what a register scrub does not cover (AVX-512 upper
 // registers, as for a fresh clone that inherits a Go thread's) never
 // crosses sandboxes. Thread.TID is the OS thread's id, so a later Start
