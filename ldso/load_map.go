@@ -141,15 +141,19 @@ func (l *Loader) mapModuleOnce(m *Module) error {
 		}
 		at := m.Base + seg.Vaddr
 		at32 := at &^ 31
-		code := make([]byte, at-at32+seg.Memsz)
-		for j := range code {
-			code[j] = 0xf4 // hlt, as MapCode pads
+		// The segment goes straight into the sandbox's private copy (no
+		// buffer of our own): hlt before it, as MapCode pads, then the
+		// file bytes, then zeros up to p_memsz.
+		lead := int(at - at32)
+		fill := func(dst []byte) error {
+			for j := range dst[:lead] {
+				dst[j] = 0xf4
+			}
+			n := copy(dst[lead:], data)
+			clear(dst[lead+n:])
+			return nil
 		}
-		copy(code[at-at32:], data)
-		if seg.Memsz > seg.Filesz {
-			clear(code[at-at32+seg.Filesz:])
-		}
-		if err := l.s.MapCode(at32, code); err != nil {
+		if err := l.s.MapCodeFill(at32, lead+int(seg.Memsz), fill); err != nil {
 			m.retiredStart, m.retiredSize = m.Start, m.End-m.Start
 			l.unmap(m)
 			return fmt.Errorf("%s: code segment %d (vaddr %#x, %d bytes) refused: %w", o.Path, i, seg.Vaddr, seg.Memsz, err)
