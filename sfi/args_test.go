@@ -2,6 +2,7 @@ package sfi
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -60,4 +61,49 @@ func TestDepFlags(t *testing.T) {
 	if got := depFlags([]string{"-MD", "-MT", "x", "-MF", "y"}, "a.o"); got != nil {
 		t.Errorf("user -MT/-MF: %q", got)
 	}
+}
+
+// FuzzParseArgs: any argument vector (NUL-separated) is parsed or refused
+// with an error, never a panic; a parsed one has inputs taken from the
+// arguments, each with a known language, and a mode.
+func FuzzParseArgs(f *testing.F) {
+	for _, s := range []string{
+		"-O2\x00-c\x00a.c\x00-o\x00a.o",
+		"-shared\x00-o\x00lib.so\x00a.c\x00b.S\x00c.s\x00d.o\x00-lm\x00-Wl,-soname,x",
+		"-x\x00assembler-with-cpp\x00a.txt\x00-x\x00none\x00b.c",
+		"-ftls-model=initial-exec\x00-march=native\x00-E\x00a.c",
+		"-o", "-", "-x\x00fortran\x00a.f", "-MD\x00-MF\x00d\x00-S\x00a.c\x00b.c",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := strings.Split(s, "\x00")
+		inv, err := ParseArgs(args)
+		if err != nil {
+			if inv != nil {
+				t.Fatalf("%q: error %v with a result", args, err)
+			}
+			return
+		}
+		if len(inv.Inputs) == 0 {
+			t.Fatalf("%q: parsed with no inputs", args)
+		}
+		seen := map[string]bool{}
+		for _, a := range args {
+			seen[a] = true
+		}
+		for _, in := range inv.Inputs {
+			if !seen[in.Path] {
+				t.Fatalf("%q: input %q is not an argument", args, in.Path)
+			}
+			switch in.Lang {
+			case "c", "s", "S", "obj":
+			default:
+				t.Fatalf("%q: input %q has language %q", args, in.Path, in.Lang)
+			}
+		}
+		if inv.Mode != ModeLink && inv.Mode != ModeCompile && inv.Mode != ModeAssemble && inv.Mode != ModePreprocess {
+			t.Fatalf("%q: mode %v", args, inv.Mode)
+		}
+	})
 }
