@@ -777,13 +777,27 @@ func (s *Sandbox) ReadString(addr uint64, max int) (string, error) {
 // word returns the host pointer of the aligned 32-bit word at addr after
 // checking that it is mapped with need.
 func (s *Sandbox) word(addr uint64, need Prot) (*atomic.Uint32, error) {
-	if addr%4 != 0 || addr < s.b || addr-s.b > Size-4 {
-		return nil, fmt.Errorf("sandbox: word at %#x: %w (4-byte aligned, inside the sandbox)", addr, ErrFault)
+	p, err := s.aligned(addr, 4, "word", need)
+	return (*atomic.Uint32)(p), err
+}
+
+// word64 is word for an aligned 64-bit word.
+func (s *Sandbox) word64(addr uint64, need Prot) (*atomic.Uint64, error) {
+	p, err := s.aligned(addr, 8, "8-byte word", need)
+	return (*atomic.Uint64)(p), err
+}
+
+// aligned returns the host pointer of the n-byte (a power of two),
+// n-aligned location at addr after checking that it lies in the sandbox
+// and is mapped with need; what names it in errors.
+func (s *Sandbox) aligned(addr, n uint64, what string, need Prot) (unsafe.Pointer, error) {
+	if addr%n != 0 || addr < s.b || addr-s.b > Size-n {
+		return nil, fmt.Errorf("sandbox: %s at %#x: %w (%d-byte aligned, inside the sandbox)", what, addr, ErrFault, n)
 	}
-	if !s.covered(addr-s.b, addr-s.b+4, need) {
-		return nil, fmt.Errorf("sandbox: word at %#x: %w: not mapped %v", addr, ErrFault, need)
+	if !s.covered(addr-s.b, addr-s.b+n, need) {
+		return nil, fmt.Errorf("sandbox: %s at %#x: %w: not mapped %v", what, addr, ErrFault, need)
 	}
-	return (*atomic.Uint32)(s.ptr(addr)), nil
+	return s.ptr(addr), nil
 }
 
 // LoadUint32 atomically loads the 32-bit word at addr (4-byte aligned,
@@ -845,16 +859,6 @@ func (s *Sandbox) StoreUint64(addr uint64, v uint64) error {
 	}
 	w.Store(v)
 	return nil
-}
-
-func (s *Sandbox) word64(addr uint64, need Prot) (*atomic.Uint64, error) {
-	if addr%8 != 0 || addr < s.b || addr-s.b > Size-8 {
-		return nil, fmt.Errorf("sandbox: 8-byte word at %#x: %w (8-byte aligned, inside the sandbox)", addr, ErrFault)
-	}
-	if !s.covered(addr-s.b, addr-s.b+8, need) {
-		return nil, fmt.Errorf("sandbox: 8-byte word at %#x: %w: not mapped %v", addr, ErrFault, need)
-	}
-	return (*atomic.Uint64)(s.ptr(addr)), nil
 }
 
 // CompareAndSwapUint32 atomically replaces old with new at addr (4-byte
