@@ -28,6 +28,23 @@ func tmpl(init string, memsz, align uint64) Template {
 }
 
 // checkBlock checks that module m's block in thread t holds the template.
+// freeAndCheckLeaks frees threads, trims the runtime's caches and fails
+// the test if any allocation of arena a is still live.
+func freeAndCheckLeaks(t *testing.T, a *arena, r *TLS, threads ...*ThreadTLS) {
+	t.Helper()
+	for _, th := range threads {
+		if err := r.FreeThread(th); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Trim(); err != nil {
+		t.Fatal(err)
+	}
+	if n := a.liveCount(); n != 0 {
+		t.Errorf("%d allocations leaked: %v", n, a.liveList())
+	}
+}
+
 func checkBlock(t *testing.T, a *arena, r *TLS, th *ThreadTLS, m *Module) {
 	t.Helper()
 	b := getAddr(a, th.TP(), uint64(m.ID()), 0)
@@ -133,15 +150,7 @@ func TestLayoutTCBAndStatic(t *testing.T) {
 	if getAddr(a, th.TP(), 9, 0) != 0 || getAddr(a, th.TP(), 1<<40, 0) != 0 {
 		t.Errorf("unknown module ids must give 0")
 	}
-	if err := r.FreeThread(th); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Trim(); err != nil {
-		t.Fatal(err)
-	}
-	if n := a.liveCount(); n != 0 {
-		t.Errorf("%d allocations leaked: %v", n, a.liveList())
-	}
+	freeAndCheckLeaks(t, a, r, th)
 	if err := r.FreeThread(th); err == nil {
 		t.Errorf("double FreeThread accepted")
 	}
@@ -205,17 +214,7 @@ func TestStaticSurplusAndNamedError(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkBlock(t, a, r, th, dyn)
-	for _, x := range []*ThreadTLS{th, th2} {
-		if err := r.FreeThread(x); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.Trim(); err != nil {
-		t.Fatal(err)
-	}
-	if n := a.liveCount(); n != 0 {
-		t.Errorf("%d allocations leaked: %v", n, a.liveList())
-	}
+	freeAndCheckLeaks(t, a, r, th, th2)
 }
 
 func TestDynamicLoadUnloadReuse(t *testing.T) {
@@ -296,17 +295,7 @@ func TestDynamicLoadUnloadReuse(t *testing.T) {
 			checkBlock(t, a, r, th, m)
 		}
 	}
-	for _, th := range threads {
-		if err := r.FreeThread(th); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.Trim(); err != nil {
-		t.Fatal(err)
-	}
-	if n := a.liveCount(); n != 0 {
-		t.Errorf("%d allocations leaked: %v", n, a.liveList())
-	}
+	freeAndCheckLeaks(t, a, r, threads...)
 }
 
 func TestLoadRollbackOnAllocFailure(t *testing.T) {
@@ -340,16 +329,8 @@ func TestLoadRollbackOnAllocFailure(t *testing.T) {
 	}
 	for _, th := range threads {
 		checkBlock(t, a, r, th, m)
-		if err := r.FreeThread(th); err != nil {
-			t.Fatal(err)
-		}
 	}
-	if err := r.Trim(); err != nil {
-		t.Fatal(err)
-	}
-	if n := a.liveCount(); n != 0 {
-		t.Errorf("%d allocations leaked", n)
-	}
+	freeAndCheckLeaks(t, a, r, threads...)
 }
 
 func TestLoadRejects(t *testing.T) {
@@ -445,12 +426,7 @@ func TestConcurrentLoadAndThreads(t *testing.T) {
 	for err := range errc {
 		t.Error(err)
 	}
-	if err := r.Trim(); err != nil {
-		t.Fatal(err)
-	}
-	if n := a.liveCount(); n != 0 {
-		t.Errorf("%d allocations leaked", n)
-	}
+	freeAndCheckLeaks(t, a, r)
 }
 
 // TestThreadAreaReuse: a thread's memory is reused by the next thread
@@ -499,13 +475,5 @@ func TestThreadAreaReuse(t *testing.T) {
 	if a.load64(th2.DTV()+8*3) != 0 || getAddr(a, th2.TP(), 3, 0) != 0 {
 		t.Errorf("stale DTV slot 3")
 	}
-	if err := r.FreeThread(th2); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Trim(); err != nil {
-		t.Fatal(err)
-	}
-	if n := a.liveCount(); n != 0 {
-		t.Errorf("%d allocations leaked", n)
-	}
+	freeAndCheckLeaks(t, a, r, th2)
 }
