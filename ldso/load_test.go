@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"flag"
+	"fmt"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -579,9 +582,55 @@ func TestTrampolineMatchesSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(text, trampolineCode) {
-		t.Errorf("halite cc builds trampoline.c into\n% x\nbut trampolineCode is\n% x\n(regenerate it if halite cc changed)", text, trampolineCode)
+	if bytes.Equal(text, trampolineCode) {
+		return
 	}
+	if *updateTrampoline {
+		if err := rewriteTrampoline("load_call.go", text); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("load_call.go: trampolineCode regenerated (%d bytes)", len(text))
+		return
+	}
+	t.Errorf("halite cc builds trampoline.c into\n% x\nbut trampolineCode is\n% x\n(if halite cc changed: go test ./ldso -run TestTrampolineMatchesSource -args -update-trampoline)", text, trampolineCode)
+}
+
+var updateTrampoline = flag.Bool("update-trampoline", false, "rewrite trampolineCode in load_call.go from halite cc's build of testdata/sandbox/trampoline.c")
+
+// rewriteTrampoline replaces the body of the trampolineCode literal in the
+// Go file at path with code.
+func rewriteTrampoline(path string, code []byte) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	const open = "var trampolineCode = []byte{\n"
+	i := bytes.Index(src, []byte(open))
+	if i < 0 {
+		return fmt.Errorf("%s: no %q", path, open)
+	}
+	i += len(open)
+	j := bytes.Index(src[i:], []byte("\n}\n"))
+	if j < 0 {
+		return fmt.Errorf("%s: trampolineCode literal not closed", path)
+	}
+	var body bytes.Buffer
+	for k, c := range code {
+		if k%12 == 0 {
+			if k > 0 {
+				body.WriteByte('\n')
+			}
+			body.WriteByte('\t')
+		} else {
+			body.WriteByte(' ')
+		}
+		fmt.Fprintf(&body, "%#02x,", c)
+	}
+	out := append(append(append([]byte{}, src[:i]...), body.Bytes()...), src[i+j:]...)
+	if out, err = format.Source(out); err != nil {
+		return err
+	}
+	return os.WriteFile(path, out, 0o644)
 }
 
 // TestLoadConstructorDlopens: a constructor calls dlopen through the
