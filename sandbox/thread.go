@@ -488,6 +488,14 @@ loop:
 				err = perr
 				s.stopRun(perr, t)
 			}
+			if t.stopErr.Load() != nil && !t.exitReq {
+				// Stopped while the handler ran (a handler waiting on
+				// the thread's context returns exactly then): do not
+				// resume sandboxed code; the stop signal ends the
+				// thread where it waits, with the stop's error.
+				stopping = true
+				continue
+			}
 			if t.exitReq {
 				sl.u32(ctxAction).Store(1)
 				t.result = t.exitVal
